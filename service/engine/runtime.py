@@ -1,0 +1,131 @@
+"""The only module that touches durable_rules: one `Engine` per ruleset revision.
+
+durable-rules 2.0.28 is driven through its C binding (`durable_rules_engine`)
+directly, which is both faster than its Python `Host` and sidesteps the hazards
+that Host carries (each reproduced on these machines, see ../shared/NOTES.md and
+tests/engine/test_hazards.py):
+
+- No `Host`, so no timer threads that call `start_action()` every 0.2 s and steal
+  the action of a session just asserted (lost results, segfaults under threads).
+- Facts, not events: `assert_fact` fires every matching rule.
+- One session (`sid` "0") per shard, reused: the fact is retracted after each
+  evaluation instead of creating sessions (at most 1,024 live ones, 235 KiB to
+  12 MiB each) or deleting them (which can free uninitialised memory).
+- No Python actions at all: the matched rule names are read from the action
+  queue and the queue is drained, so nothing runs inside the engine, no
+  exception can be swallowed into the state, and the state is never re-asserted
+  (no rule can loop on it).
+- The catch-all rule fires for every fact; if it does not, results were lost and
+  the evaluation fails loudly instead of returning a partial match.
+- The binding holds the GIL; a lock per engine keeps threads from interleaving
+  the assert / drain / retract steps of one session.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from decimal import Decimal
+from typing import Any, Mapping
+
+import durable_rules_engine as _dre
+import orjson
+
+from .compiler import CATCH_ALL, Program
+
+_SID = "0"
+_FACT_ID = "e"
+_labels = itertools.count()
+
+
+class EngineError(Exception):
+    """The engine failed to build or to evaluate; never caused by a client's event."""
+
+
+class Engine:
+    """A compiled ruleset revision, built once when the rules load."""
+
+    def __init__(self, program: Program, label: str = "ruleset"):
+        self._lock = threading.Lock()
+        self._keys = program.keys
+        self._shards: list[tuple[int, dict[str, int]]] = []
+        self._closed = False
+        self.rule_count = program.rule_count
+        try:
+            for number, shard in enumerate(program.shards):
+                name = f"{label}-{next(_labels)}-{number}"
+                handle = _dre.create_ruleset(name, json.dumps(shard.definition))
+                self._shards.append((handle, shard.names))
+        except _dre.error as exc:
+            self.close()
+            raise EngineError(f"durable_rules refused the compiled ruleset: {exc}") from exc
+
+    @property
+    def shard_count(self) -> int:
+        return len(self._shards)
+
+    def fact(self, flat: Mapping[str, Any]) -> str:
+        fact: dict[str, Any] = {"sid": _SID, "id": _FACT_ID}
+        for path, key in self._keys:
+            value = flat.get(path)
+            if value is not None:
+                fact[key] = float(value) if isinstance(value, Decimal) else value
+        return orjson.dumps(fact).decode()
+
+    def match(self, flat: Mapping[str, Any]) -> list[int]:
+        """Indexes of the rules whose condition holds for the flat event, ascending."""
+        fact = self.fact(flat)
+        matched: set[int] = set()
+        with self._lock:
+            if self._closed:
+                raise EngineError("this ruleset revision has been retired")
+            for handle, names in self._shards:
+                self._evaluate(handle, names, fact, matched)
+        return sorted(matched)
+
+    def _evaluate(self, handle: int, names: dict[str, int], fact: str, matched: set[int]) -> None:
+        caught = False
+        try:
+            result, state = _dre.assert_fact(handle, fact)
+            if result != 0:
+                raise EngineError(f"durable_rules did not handle the fact (result {result})")
+            action = _dre.start_action_for_state(handle, state)
+            message = None if action is None else action[1]
+            while message is not None:
+                name = message[2:message.index('"', 2)]
+                index = names.get(name)
+                if index is not None:
+                    matched.add(index)
+                elif name == CATCH_ALL:
+                    caught = True
+                message = _dre.complete_and_start_action(handle, state)
+            _dre.retract_fact(handle, fact)
+        except (_dre.error, EngineError, ValueError) as exc:
+            self._reset(handle)
+            raise EngineError(f"evaluation failed: {exc}") from exc
+        if not caught:
+            self._reset(handle)
+            raise EngineError("the catch-all rule did not fire: results were lost")
+
+    @staticmethod
+    def _reset(handle: int) -> None:
+        # Safe: every fact asserted here was handled (the catch-all matches it).
+        try:
+            _dre.delete_state(handle, _SID)
+        except _dre.error:
+            pass
+
+    def close(self) -> None:
+        """Free the engine's memory; evaluations after this raise EngineError."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            shards, self._shards = self._shards, []
+            for handle, _ in shards:
+                self._reset(handle)
+                try:
+                    _dre.delete_ruleset(handle)
+                except _dre.error:
+                    pass

@@ -1,0 +1,233 @@
+"""The v1 wire contract (../shared/CONTRACT.md): request and response models.
+
+Field names here are fixed; the service may add fields, never rename or drop them.
+Requests are validated by these models (unknown fields rejected); responses are
+built as plain dicts on the hot path and these models describe them in OpenAPI
+(the contract tests check that every response validates against the spec).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
+
+from . import money
+
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$", examples=["late_delivery"])]
+CurrencyCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code", examples=["EUR"])]
+Level = Literal["agent", "supervisor", "manager"]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Money(_In):
+    """An amount with its currency. The amount is a decimal string; a JSON number is accepted."""
+
+    amount: Annotated[Decimal, Field(ge=0, lt=money.MAX_AMOUNT, allow_inf_nan=False,
+                                     json_schema_extra={"examples": ["80.00"]})]
+    currency: CurrencyCode
+
+    @model_validator(mode="after")
+    def _minor_unit(self) -> "Money":
+        places = money.minor_unit(self.currency)
+        if places is None:
+            raise ValueError(f"{self.currency} is not an ISO 4217 currency with a minor unit")
+        if money.places_of(self.amount) > places:
+            raise ValueError(f"{self.currency} amounts have at most {places} decimal places, got {self.amount}")
+        normalized = money.normalize(self.amount, self.currency)
+        if normalized.as_tuple() != self.amount.as_tuple():
+            object.__setattr__(self, "amount", normalized)
+        return self
+
+
+class Failure(_In):
+    type: Slug
+    """The failure type; the ruleset's catalogue maps known types to a category."""
+    category: Literal["outcome", "process"] | None = None
+    """outcome: core service not delivered; process: delivered badly. Required for an uncatalogued type."""
+    severity: Annotated[StrictInt, Field(ge=1, le=5)]
+    """1 minor annoyance .. 5 total loss, safety or legal exposure."""
+    root_cause: Literal["provider", "customer", "third_party", "unknown"]
+    recurring: StrictBool = False
+    """The same customer met the same failure before (a stable cause)."""
+    description: Annotated[str, Field(max_length=2000)] | None = None
+
+
+class Customer(_In):
+    id: Annotated[str, Field(max_length=128)] | None = None
+    tier: Slug = "standard"
+    """One of the ruleset's tiers."""
+    lifetime_value: Money | None = None
+    prior_recoveries_90d: Annotated[StrictInt, Field(ge=0, le=100000)] = 0
+    """Recoveries the customer had in the last 90 days; the service keeps no state."""
+
+
+class Order(_In):
+    id: Annotated[str, Field(max_length=128)] | None = None
+    amount: Money
+
+
+class Context(_In):
+    channel: Slug | None = None
+    minutes_since_report: Annotated[StrictInt, Field(ge=0, le=10_000_000)] | None = None
+    customer_request: Literal["refund", "credit", "discount", "replacement", "apology"] | None = None
+
+
+class FailureEvent(_In):
+    """A service failure as a CRM or ticketing system reports it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"examples": [{
+        "event_id": "crm-48213",
+        "failure": {"type": "late_delivery", "category": "outcome", "severity": 3, "root_cause": "provider",
+                    "recurring": False, "description": "parcel 4 days late"},
+        "customer": {"id": "c-1009", "tier": "gold", "lifetime_value": {"amount": "1840.00", "currency": "EUR"},
+                     "prior_recoveries_90d": 0},
+        "order": {"id": "o-77", "amount": {"amount": "80.00", "currency": "EUR"}},
+        "context": {"channel": "chat", "minutes_since_report": 5, "customer_request": "refund"},
+    }]})
+
+    event_id: Annotated[str, Field(max_length=128)] | None = None
+    """Echoed back in the decision."""
+    failure: Failure
+    customer: Customer = Field(default_factory=Customer)
+    order: Order | None = None
+    """Without an order the mix holds no refund."""
+    context: Context = Field(default_factory=Context)
+
+
+class BatchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    events: list[dict[str, Any]] = Field(min_length=1, max_length=1000)
+    """Up to 1,000 failure events (each a FailureEvent), decided independently and answered in order."""
+
+
+# --------------------------------------------------------------------------- responses
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class MoneyOut(_Out):
+    amount: str = Field(pattern=r"^\d+(\.\d+)?$", examples=["40.00"])
+    currency: CurrencyCode
+
+
+class CreditOut(MoneyOut):
+    expires_in_days: int
+
+
+class DiscountOut(_Out):
+    percent: int
+    valid_days: int
+
+
+class ReplacementOut(_Out):
+    kind: Literal["exchange", "re_performance", "repair"]
+
+
+class ApologyOut(_Out):
+    level: Literal["none", "standard", "sincere", "personal"]
+    from_: Level = Field(alias="from")
+    explanation: bool
+
+
+class Mix(_Out):
+    refund: MoneyOut | None
+    credit: CreditOut | None
+    discount: DiscountOut | None
+    apology: ApologyOut
+    replacement: ReplacementOut | None = None
+
+
+class Dimension(_Out):
+    addressed: bool
+    by: list[str] | None = None
+    reason: str | None = None
+
+
+class Procedural(Dimension):
+    respond_within_minutes: int | None = None
+    follow_up_within_hours: int | None = None
+
+
+class Justice(_Out):
+    distributive: Dimension
+    procedural: Procedural
+    interactional: Dimension
+
+
+class ApprovalOut(_Out):
+    required: bool
+    level: Level
+    reasons: list[str]
+
+
+class ProcessRecovery(_Out):
+    root_cause_review: bool
+
+
+class RuleRef(_Out):
+    id: str
+    description: str
+
+
+class RulesetRef(_Out):
+    name: str
+    version: str
+    digest: str
+
+
+class LimitApplied(_Out):
+    limit: str
+    component: str
+    before: str
+    after: str
+    currency: str | None = None
+
+
+class Decision(_Out):
+    decision_id: str = Field(pattern=r"^dec_[0-9a-f]{32}$")
+    event_id: str | None
+    ruleset: RulesetRef
+    mix: Mix
+    estimated_cost: MoneyOut | None
+    """refund + credit + the discount's expected value; null when the event names no currency."""
+    justice: Justice
+    approval: ApprovalOut
+    process_recovery: ProcessRecovery
+    rules_fired: list[RuleRef]
+    limits_applied: list[LimitApplied] = Field(default_factory=list)
+    explain: dict[str, Any] | None = None
+
+
+class ProblemError(_Out):
+    loc: list[str | int]
+    msg: str
+
+
+class Problem(_Out):
+    """RFC 9457 problem details."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str | None = None
+    errors: list[ProblemError] | None = None
+
+
+class BatchItem(_Out):
+    index: int
+    status: int
+    decision: Decision | None = None
+    problem: Problem | None = None
+
+
+class BatchResponse(_Out):
+    results: list[BatchItem]
+    decided: int
+    rejected: int

@@ -1,0 +1,92 @@
+"""From a validated wire event to the flat view rules are written against.
+
+The wire model checks structure; this step checks the event against the live
+ruleset's catalogues (failure types, tiers, currencies) and fills what the
+catalogue knows (category, kind, the tier's rank). Fields the event does not carry
+are absent from the flat view, never None.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..engine import vocabulary as vocab
+from ..engine.loader import RulesetDef
+from ..models import FailureEvent
+
+Flat = dict[str, Any]
+
+
+class EventRejected(Exception):
+    """The event is well-formed but the ruleset cannot decide it (422)."""
+
+    def __init__(self, errors: list[dict[str, Any]]):
+        self.errors = errors
+        super().__init__("; ".join(error["msg"] for error in errors))
+
+
+def decision_currency(event: FailureEvent) -> str | None:
+    if event.order is not None:
+        return event.order.amount.currency
+    if event.customer.lifetime_value is not None:
+        return event.customer.lifetime_value.currency
+    return None
+
+
+def normalize(event: FailureEvent, ruleset: RulesetDef) -> Flat:
+    failure, customer, order, context = event.failure, event.customer, event.order, event.context
+    catalogues = ruleset.catalogues
+    errors: list[dict[str, Any]] = []
+    entry = catalogues.failure_types.get(failure.type)
+    category = failure.category or (entry.category if entry is not None else None)
+    if category is None:
+        errors.append({"loc": ["failure", "category"],
+                       "msg": f"failure type '{failure.type}' is not in ruleset '{ruleset.meta.name}', so "
+                              f"failure.category (outcome or process) is required; known types: "
+                              f"{', '.join(catalogues.failure_types)}"})
+    rank = ruleset.tier_rank.get(customer.tier)
+    if rank is None:
+        errors.append({"loc": ["customer", "tier"],
+                       "msg": f"unknown tier '{customer.tier}'; ruleset '{ruleset.meta.name}' knows "
+                              f"{', '.join(catalogues.tiers)}"})
+    currency = decision_currency(event)
+    if currency is not None and currency not in catalogues.currencies:
+        loc = ["order", "amount", "currency"] if order is not None else ["customer", "lifetime_value", "currency"]
+        errors.append({"loc": loc, "msg": f"ruleset '{ruleset.meta.name}' has no amounts or boundaries for "
+                                          f"{currency}; it decides in {', '.join(catalogues.currencies)}"})
+    if errors:
+        raise EventRejected(errors)
+
+    flat: Flat = {
+        "failure.root_cause": failure.root_cause,
+        "failure.category": category,
+        "failure.recurring": failure.recurring,
+        "failure.type": failure.type,
+        "customer.tier": customer.tier,
+        vocab.TIER_RANK_PATH: rank,
+        "failure.severity": failure.severity,
+        "customer.prior_recoveries_90d": customer.prior_recoveries_90d,
+    }
+    if entry is not None:
+        flat["failure.kind"] = entry.kind
+    if event.event_id is not None:
+        flat["event_id"] = event.event_id
+    if failure.description is not None:
+        flat["failure.description"] = failure.description
+    if customer.id is not None:
+        flat["customer.id"] = customer.id
+    if customer.lifetime_value is not None:
+        flat["customer.lifetime_value.amount"] = customer.lifetime_value.amount
+        flat["customer.lifetime_value.currency"] = customer.lifetime_value.currency
+    if order is not None:
+        flat["order.amount.amount"] = order.amount.amount
+        flat["order.amount.currency"] = order.amount.currency
+        if order.id is not None:
+            flat["order.id"] = order.id
+    if context.channel is not None:
+        flat["context.channel"] = context.channel
+    if context.minutes_since_report is not None:
+        flat["context.minutes_since_report"] = context.minutes_since_report
+    if context.customer_request is not None:
+        flat["context.customer_request"] = context.customer_request
+    return flat
