@@ -1,0 +1,134 @@
+"""POST /v1/decisions and POST /v1/decisions:batch.
+
+The evaluation runs inline in `async def` routes: durable_rules holds the GIL and
+an evaluation costs tens of microseconds, so the thread pool would only add
+hand-off cost. Throughput comes from worker processes.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Query, Request
+from pydantic import ValidationError
+from starlette.responses import Response
+
+from ..engine.registry import Registry, Snapshot
+from ..engine.runtime import EngineError
+from ..models import BatchRequest, BatchResponse, Decision, FailureEvent
+from ..problems import ProblemError, from_errors, from_validation, responses, validation_errors
+from ..recovery.decide import EventRejected, decide
+from .body import read_json
+
+router = APIRouter(tags=["decisions"])
+
+MAX_BATCH = 1000
+
+
+def live(request: Request) -> Snapshot:
+    snapshot = request.app.state.registry.current
+    if snapshot is None:
+        raise ProblemError(503, "not-ready", "no valid ruleset is live yet; see /readyz",
+                           headers={"Retry-After": "5"})
+    return snapshot
+
+
+def decide_event(registry: Registry, snapshot: Snapshot, event: FailureEvent, explain: bool) -> dict[str, Any]:
+    """Decide with `snapshot`; if a reload retired it meanwhile, once more with the live one."""
+    try:
+        return decide(snapshot, event, explain=explain)
+    except EngineError:
+        current = registry.current
+        if current is None or current is snapshot:
+            raise
+        return decide(current, event, explain=explain)
+
+
+def engine_down(exc: EngineError) -> ProblemError:
+    return ProblemError(503, "engine-unavailable", "the rules engine could not evaluate this event; retry",
+                        headers={"Retry-After": "1"})
+
+
+@router.post(
+    "/v1/decisions",
+    operation_id="decide",
+    summary="Recommend a recovery for one failure event",
+    response_model=None,
+    responses={200: {"model": Decision, "description": "The recommended recovery"},
+               **responses(400, 408, 413, 415, 422, 503)},
+    openapi_extra={"requestBody": {"required": True, "content": {
+        "application/json": {"schema": {"$ref": "#/components/schemas/FailureEvent"}}}}},
+)
+async def post_decision(request: Request,
+                        explain: bool = Query(False, description="add, per rule, whether it matched and why not")
+                        ) -> Response:
+    body = await read_json(request, request.app.state.settings.body_timeout_seconds)
+    snapshot = live(request)
+    try:
+        event = FailureEvent.model_validate_json(body)
+    except ValidationError as exc:
+        raise from_validation(exc) from None
+    try:
+        decision = decide_event(request.app.state.registry, snapshot, event, explain)
+    except EventRejected as exc:
+        raise from_errors(exc.errors) from None
+    except EngineError as exc:
+        raise engine_down(exc) from exc
+    return Response(orjson.dumps(decision), media_type="application/json")
+
+
+def _parse_batch(body: bytes) -> list[Any]:
+    # Each event is validated on its own, so the outer body is parsed here, with
+    # floats kept as exact Decimals as the single-event route's parser does.
+    try:
+        parsed = json.loads(body, parse_float=Decimal, parse_constant=_reject_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise ProblemError(400, "malformed-json", f"the request body is not valid JSON: {exc}") from None
+    try:
+        return BatchRequest.model_validate(parsed).events
+    except ValidationError as exc:
+        raise from_validation(exc, "batch") from None
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+@router.post(
+    "/v1/decisions:batch",
+    operation_id="decideBatch",
+    summary="Recommend recoveries for up to 1,000 events; each is answered on its own",
+    response_model=None,
+    responses={200: {"model": BatchResponse, "description": "One result per event, in order"},
+               **responses(400, 408, 413, 415, 422, 503)},
+    openapi_extra={"requestBody": {"required": True, "content": {
+        "application/json": {"schema": {"$ref": "#/components/schemas/BatchRequest"}}}}},
+)
+async def post_batch(request: Request) -> Response:
+    body = await read_json(request, request.app.state.settings.body_timeout_seconds)
+    snapshot = live(request)
+    events = _parse_batch(body)
+    registry = request.app.state.registry
+    results: list[dict[str, Any]] = []
+    decided = 0
+    for index, raw in enumerate(events):
+        try:
+            event = FailureEvent.model_validate(raw)
+            decision = decide_event(registry, snapshot, event, False)
+        except ValidationError as exc:
+            problem = from_errors(validation_errors(exc.errors(include_url=False)))
+            results.append({"index": index, "status": 422, "problem": problem.body()})
+            continue
+        except EventRejected as exc:
+            results.append({"index": index, "status": 422, "problem": from_errors(exc.errors).body()})
+            continue
+        except EngineError as exc:
+            results.append({"index": index, "status": 503, "problem": engine_down(exc).body()})
+            continue
+        decided += 1
+        results.append({"index": index, "status": 200, "decision": decision})
+    payload = {"results": results, "decided": decided, "rejected": len(results) - decided}
+    return Response(orjson.dumps(payload), media_type="application/json")

@@ -1,0 +1,63 @@
+"""GET /v1/ruleset: what is live, and what the last failed reload said."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict
+from starlette.responses import Response
+
+from ..engine.registry import Registry, Snapshot
+from ..problems import responses
+from .decisions import live
+
+router = APIRouter(tags=["ruleset"])
+
+
+class RulesetView(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    name: str
+    version: str
+    digest: str
+    loaded_at: str
+    rules: list[dict[str, Any]]
+    catalogues: dict[str, Any]
+
+
+def describe(snapshot: Snapshot) -> dict[str, Any]:
+    ruleset = snapshot.ruleset
+    return {
+        "name": ruleset.meta.name,
+        "version": ruleset.meta.version,
+        "digest": ruleset.digest,
+        "loaded_at": snapshot.loaded_at.isoformat(timespec="seconds"),
+    }
+
+
+def view(registry: Registry, snapshot: Snapshot) -> dict[str, Any]:
+    ruleset = snapshot.ruleset
+    body = describe(snapshot)
+    body.update({
+        "description": ruleset.meta.description,
+        "files": list(ruleset.files),
+        "rules": [{"id": rule.id, "description": rule.description, "file": rule.file, "line": rule.line}
+                  for rule in ruleset.rules],
+        "catalogues": ruleset.catalogues.model_dump(mode="json"),
+        "combine": ruleset.combine.model_dump(mode="json"),
+        "limits": ruleset.limits.model_dump(mode="json", exclude_none=True),
+        "costing": ruleset.costing.model_dump(mode="json"),
+        "engine": {"shards": snapshot.engine.shard_count, "engine_rules": snapshot.engine.rule_count},
+        "warnings": [finding.as_dict() for finding in ruleset.warnings],
+        "last_reload_failure": registry.last_failure.as_dict() if registry.last_failure else None,
+    })
+    return body
+
+
+@router.get("/v1/ruleset", operation_id="getRuleset", summary="The live ruleset: rules, catalogues, limits",
+            response_model=None,
+            responses={200: {"model": RulesetView, "description": "The live ruleset"}, **responses(503)})
+async def get_ruleset(request: Request) -> Response:
+    snapshot = live(request)
+    return Response(orjson.dumps(view(request.app.state.registry, snapshot)), media_type="application/json")

@@ -1,0 +1,132 @@
+"""RFC 9457 problem details: every 4xx and 5xx the service sends.
+
+Errors raised anywhere behind the routes are `ProblemError`s (or are translated
+into one at the boundary); the handlers registered by `install()` render them,
+FastAPI's own validation errors and Starlette's HTTP errors as
+`application/problem+json` with a stable `code`. A client never sees a 500 for
+anything it sent; a 500 means a bug, and says so without internals.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Iterable
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger("service.errors")
+
+TITLES = {
+    400: "Malformed request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
+    405: "Method not allowed", 406: "Not acceptable", 408: "Request timeout", 413: "Request body too large",
+    415: "Unsupported media type", 422: "Invalid event", 429: "Too many requests",
+    500: "Internal error", 503: "Not ready",
+}
+
+
+class ProblemError(Exception):
+    def __init__(self, status: int, code: str, detail: str, *, title: str | None = None,
+                 errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None,
+                 extra: dict[str, Any] | None = None):
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.title = title or TITLES.get(status, "Error")
+        self.errors = errors
+        self.headers = headers
+        self.extra = extra
+        super().__init__(detail)
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"type": f"/problems/{self.code}", "title": self.title, "status": self.status,
+                                "detail": self.detail, "code": self.code}
+        if self.errors is not None:
+            body["errors"] = self.errors
+        if self.extra:
+            body.update(self.extra)
+        return body
+
+    def response(self) -> Response:
+        return Response(orjson.dumps(self.body()), status_code=self.status, media_type=PROBLEM_JSON,
+                        headers=self.headers)
+
+
+def _loc(parts: Iterable[Any]) -> list[str | int]:
+    return [part if isinstance(part, int) else str(part) for part in parts]
+
+
+def _message(error: dict[str, Any]) -> str:
+    kind = error.get("type")
+    if kind == "extra_forbidden":
+        return "unknown field: the contract has no such field here (check the spelling)"
+    if kind == "missing":
+        return "required field is missing"
+    message = str(error.get("msg", "invalid value"))
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if message.startswith(prefix):
+            message = message[len(prefix):]
+    return message
+
+
+def validation_errors(errors: Iterable[dict[str, Any]], prefix: tuple = ()) -> list[dict[str, Any]]:
+    out = []
+    for error in errors:
+        loc = [part for part in error.get("loc", ()) if not (isinstance(part, str) and part.startswith("function-"))]
+        out.append({"loc": _loc(prefix + tuple(loc)), "msg": _message(error)})
+    return out
+
+
+def from_validation(exc: ValidationError, what: str = "event") -> ProblemError:
+    """A pydantic error on a JSON body: 400 when it is not JSON at all, else 422."""
+    errors = exc.errors(include_url=False)
+    if any(error["type"] == "json_invalid" for error in errors):
+        reason = next(str(error.get("msg")) for error in errors if error["type"] == "json_invalid")
+        return ProblemError(400, "malformed-json", f"the request body is not valid JSON: {reason}")
+    return from_errors(validation_errors(errors), what)
+
+
+def from_errors(errors: list[dict[str, Any]], what: str = "event") -> ProblemError:
+    """A 422 for errors already in the contract's {loc, msg} form."""
+    first = errors[0]
+    where = ".".join(str(part) for part in first["loc"]) or "body"
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return ProblemError(422, f"invalid-{what}", f"{where}: {first['msg']}{more}", errors=errors)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ProblemError)
+    async def _problem(request: Request, exc: ProblemError) -> Response:
+        return exc.response()
+
+    @app.exception_handler(RequestValidationError)
+    async def _request_validation(request: Request, exc: RequestValidationError) -> Response:
+        listed = validation_errors(exc.errors())
+        first = listed[0] if listed else {"loc": [], "msg": "invalid request"}
+        where = ".".join(str(part) for part in first["loc"]) or "request"
+        return ProblemError(422, "invalid-request", f"{where}: {first['msg']}", errors=listed).response()
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, f"http-{exc.status_code}")
+        detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "error")
+        if exc.status_code == 404:
+            detail = f"no route {request.url.path}; see /openapi.json"
+        return ProblemError(exc.status_code, code, detail, headers=getattr(exc, "headers", None)).response()
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return ProblemError(500, "internal", "the service failed to answer; the error is logged").response()
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries for problem statuses of a route."""
+    return {status: {"description": TITLES.get(status, "Error"),
+                     "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+            for status in statuses}
