@@ -11,11 +11,16 @@ whose single `m` pattern is a chain of alpha tests:
 - A catch-all rule (GUARD alone) makes every fact "handled"; durable_rules can free
   uninitialised memory when an unhandled fact's state is deleted.
 
-durable_rules 2.0.28 walks the alpha network with a fixed 64-entry stack (error 303
-and then memory corruption when a fact matches too many sibling tests at once), and
-an alpha node feeds at most ~255 rules (error 108). The compiler models the
-network the engine will build (rete.c shares a node per parent, property,
-operator and value) and packs rules into shards that stay well inside both limits.
+durable_rules 2.0.28 has fixed-size tables in its alpha network (rules.h, rete.c):
+- a 64-entry stack while a fact walks the network (error 303, then memory
+  corruption, when a fact matches too many sibling tests at once);
+- 256 rules fed by one alpha node (error 108);
+- 512 children per node in an open-addressed table whose lookup never stops when
+  the table is full (creating the ruleset hangs), and 128 `$nex` children;
+- 4,096 rules per ruleset (error 106).
+The compiler models the network the engine will build (rete.c shares a node per
+parent, property, operator and value) and packs rules into shards that stay well
+inside every limit.
 """
 
 from __future__ import annotations
@@ -32,7 +37,9 @@ GUARD: dict[str, Any] = {"$nex": {"$s": 1}}
 CATCH_ALL = "$catchall"
 
 STACK_BUDGET = 48       # the engine's stack holds 64 alpha nodes
-FAN_IN_BUDGET = 200     # the engine's beta list per alpha node holds ~255 rules
+FAN_IN_BUDGET = 200     # the engine's beta list per alpha node holds 256 rules
+CHILDREN_BUDGET = 256   # a node's hashed children table holds 512 (lookups scan it)
+NEX_CHILDREN_BUDGET = 100  # a node's `$nex` children list holds 128
 MAX_RULES_PER_SHARD = 1000  # the engine holds at most 4,096 rules per ruleset
 
 _DURABLE_OPS = {"ne": "$neq", "gt": "$gt", "gte": "$gte", "lt": "$lt", "lte": "$lte"}
@@ -91,6 +98,7 @@ class _Node:
     children: dict[Atom, "_Node"] = field(default_factory=dict)
     ends: int = 0
     bound: int = 0
+    nex_children: int = 0
 
     def effective_fanout(self) -> int:
         # Equality tests on one property exclude each other: at most one matches.
@@ -117,7 +125,16 @@ class _ShardBuilder:
             path = [self.root]
             node = self.root
             for atom in term:
-                node = node.children.setdefault(atom, _Node())
+                child = node.children.get(atom)
+                if child is None:
+                    child = node.children[atom] = _Node()
+                    if atom[1] == "nex":
+                        node.nex_children += 1
+                        if node.nex_children > NEX_CHILDREN_BUDGET:
+                            return False
+                    elif len(node.children) - node.nex_children > CHILDREN_BUDGET:
+                        return False
+                node = child
                 path.append(node)
             node.ends += 1
             if node.ends > FAN_IN_BUDGET:

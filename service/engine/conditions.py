@@ -474,6 +474,11 @@ def _always(path: str) -> bool:
     return path == vocab.TIER_RANK_PATH or (field is not None and field.always)
 
 
+def _integral(path: str) -> bool:
+    field = vocab.BY_PATH.get(path)
+    return path == vocab.TIER_RANK_PATH or (field is not None and field.kind == "int")
+
+
 def _simplify(term: Term) -> Term | None:
     """Drop implied atoms; None when the term's atoms contradict each other."""
     by_field: dict[str, list[Atom]] = {}
@@ -491,6 +496,9 @@ def _simplify(term: Term) -> Term | None:
         nes = {value for _, op, value in atoms if op == "ne"}
         lows = [(value, op == "gt") for _, op, value in atoms if op in ("gt", "gte")]
         highs = [(value, op == "lt") for _, op, value in atoms if op in ("lt", "lte")]
+        if _integral(path):  # x > 3 is x >= 4, so that `> 3 and < 4` is seen to be empty
+            lows = [(value + 1, False) if strict else (value, False) for value, strict in lows]
+            highs = [(value - 1, False) if strict else (value, False) for value, strict in highs]
         low = max(lows, key=lambda bound: (bound[0], bound[1])) if lows else None
         high = min(highs, key=lambda bound: (bound[0], not bound[1])) if highs else None
         if len(eqs) > 1:

@@ -12,7 +12,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator,
+                      model_validator)
 
 from .. import money
 from . import vocabulary as vocab
@@ -38,10 +39,15 @@ def _decimal(value: Any) -> Any:
     return value
 
 
-Amount = Annotated[Decimal, BeforeValidator(_decimal), Field(ge=0, lt=money.MAX_AMOUNT, allow_inf_nan=False)]
+Amount = Annotated[Decimal, BeforeValidator(_decimal), Field(ge=0, lt=money.MAX_AMOUNT, allow_inf_nan=False),
+                   WithJsonSchema({"anyOf": [{"type": "number", "minimum": 0},
+                                             {"type": "string", "pattern": r"^\d{1,12}(\.\d{1,4})?$"}],
+                                   "description": 'an amount, best quoted: "10.00"'})]
 Percent = Annotated[Decimal, BeforeValidator(_decimal),
-                    Field(ge=0, le=1000, decimal_places=2, allow_inf_nan=False,
-                          description="a percentage, e.g. 50 or 12.5")]
+                    Field(ge=0, le=1000, decimal_places=2, allow_inf_nan=False),
+                    WithJsonSchema({"anyOf": [{"type": "number", "minimum": 0, "maximum": 1000},
+                                              {"type": "string", "pattern": r"^\d{1,4}(\.\d{1,2})?$"}],
+                                    "description": "a percentage, e.g. 50 or 12.5"})]
 
 
 class _Model(BaseModel):
