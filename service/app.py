@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import logging
 from contextlib import asynccontextmanager
@@ -9,31 +11,53 @@ from typing import AsyncIterator
 
 from fastapi import FastAPI
 
-from . import __version__, openapi, problems
+from . import __version__, metrics, openapi, problems
 from .api import decisions, health, ruleset
 from .api.body import BodyLimit
-from .engine.registry import Registry
+from .auth import RateLimiter
+from .engine.registry import Registry, ReloadResult, Snapshot
 from .settings import Settings, get_settings
+from .watcher import watch
 
 log = logging.getLogger("service")
 
 
+def record_reload(result: ReloadResult, live: Snapshot | None) -> None:
+    metrics.RELOADS.labels(result.status).inc()
+    if live is not None and result.status == "loaded":
+        meta = live.ruleset.meta
+        metrics.RULESET.info({"name": meta.name, "version": meta.version, "digest": live.digest})
+        metrics.RULESET_RULES.set(len(live.ruleset.rules))
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    registry = Registry(settings.rules_dir)
+    registry = Registry(settings.rules_dir, on_reload=record_reload)
+    keys = settings.key_store()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         result = registry.reload()
         if result.status == "failed":
             log.error("no valid ruleset at %s; /readyz answers 503 until one loads", settings.rules_dir)
+        if not keys.enabled:
+            log.warning("no API keys configured: /v1/* is open to anyone who can reach it")
+        watcher = None
+        if settings.reload_interval_seconds > 0:
+            watcher = asyncio.create_task(watch(registry, settings.reload_interval_seconds))
         yield
+        if watcher is not None:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
         registry.close()
 
     app = FastAPI(title="Service recovery decision engine", version=__version__, lifespan=lifespan,
                   docs_url="/docs", redoc_url=None, openapi_url="/openapi.json")
     app.state.settings = settings
     app.state.registry = registry
+    app.state.keys = keys
+    app.state.limiter = RateLimiter(settings.rate_limit_per_minute)
     problems.install(app)
     app.include_router(decisions.router)
     app.include_router(ruleset.router)

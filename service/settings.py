@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator
+if TYPE_CHECKING:
+    from .auth import KeyStore
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SHIPPED_RULES = Path(__file__).resolve().parent.parent / "rules"
@@ -32,6 +35,33 @@ class Settings(BaseSettings):
     body_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
     """A request body must arrive within this time (408 otherwise): slow-drip clients hold no worker."""
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    reload_interval_seconds: float = Field(default=2.0, ge=0, le=3600)
+    """How often the rules directory is checked for changes; 0 turns the watcher off."""
+    api_keys: str = ""
+    """Keys allowed to decide: comma-separated `name:key` entries (see service/auth.py)."""
+    admin_keys: str = ""
+    """Keys allowed to decide and to reload the rules: `name:key` entries."""
+    api_keys_file: Path | None = None
+    """A file (a mounted Secret) with more `name:key` entries for API_KEYS."""
+    admin_keys_file: Path | None = None
+    """A file with more `name:key` entries for ADMIN_KEYS."""
+    rate_limit_per_minute: int = Field(default=0, ge=0, le=10_000_000)
+    """Requests per minute per key and worker process on /v1/* (429 above); 0 turns it off."""
+
+    @model_validator(mode="after")
+    def _keys(self) -> "Settings":
+        from .auth import KeyConfigError, KeyStore
+
+        try:
+            KeyStore.from_settings(self.api_keys, self.admin_keys, self.api_keys_file, self.admin_keys_file)
+        except (KeyConfigError, OSError) as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+    def key_store(self) -> "KeyStore":
+        from .auth import KeyStore
+
+        return KeyStore.from_settings(self.api_keys, self.admin_keys, self.api_keys_file, self.admin_keys_file)
 
     @field_validator("rules_dir")
     @classmethod
@@ -51,8 +81,9 @@ def load_settings() -> Settings:
     except ValidationError as exc:
         lines = []
         for error in exc.errors(include_url=False):
-            name = "RECOVERY_" + "_".join(str(part) for part in error["loc"]).upper()
-            lines.append(f"{name}: {error['msg']}")
+            name = "RECOVERY_" + "_".join(str(part) for part in error["loc"]).upper() if error["loc"] \
+                else "RECOVERY_API_KEYS / RECOVERY_ADMIN_KEYS"
+            lines.append(f"{name}: {str(error['msg']).removeprefix('Value error, ')}")
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from exc
 
 

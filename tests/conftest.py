@@ -16,6 +16,18 @@ def server() -> Iterator[Server]:
         yield live
 
 
+API_KEY = "crm-test-key-0123456789"
+ADMIN_KEY = "ops-admin-key-0123456789"
+SECURED_ENV = {"RECOVERY_API_KEYS": f"crm:{API_KEY}", "RECOVERY_ADMIN_KEYS": f"ops:{ADMIN_KEY}"}
+
+
+@pytest.fixture(scope="session")
+def secured_server() -> Iterator[Server]:
+    """A real server that requires API keys (crm: decide scope; ops: admin scope)."""
+    with running_server("secured", RULES, env=SECURED_ENV, ready_path="/readyz") as live:
+        yield live
+
+
 @pytest.fixture(scope="session")
 def client(server: Server) -> Iterator[httpx.Client]:
     with server.client() as http:

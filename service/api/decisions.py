@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import ValidationError
 from starlette.responses import Response
 
@@ -22,8 +22,9 @@ from ..models import BatchRequest, BatchResponse, Decision, FailureEvent
 from ..problems import ProblemError, from_errors, from_validation, responses, validation_errors
 from ..recovery.decide import EventRejected, decide
 from .body import read_json
+from .security import require
 
-router = APIRouter(tags=["decisions"])
+router = APIRouter(tags=["decisions"], dependencies=[Depends(require("decide"))])
 
 MAX_BATCH = 1000
 
@@ -58,7 +59,7 @@ def engine_down(exc: EngineError) -> ProblemError:
     summary="Recommend a recovery for one failure event",
     response_model=None,
     responses={200: {"model": Decision, "description": "The recommended recovery"},
-               **responses(400, 408, 413, 415, 422, 503)},
+               **responses(400, 401, 403, 408, 413, 415, 422, 429, 503)},
     openapi_extra={"requestBody": {"required": True, "content": {
         "application/json": {"schema": {"$ref": "#/components/schemas/FailureEvent"}}}}},
 )
@@ -103,7 +104,7 @@ def _reject_constant(name: str) -> Any:
     summary="Recommend recoveries for up to 1,000 events; each is answered on its own",
     response_model=None,
     responses={200: {"model": BatchResponse, "description": "One result per event, in order"},
-               **responses(400, 408, 413, 415, 422, 503)},
+               **responses(400, 401, 403, 408, 413, 415, 422, 429, 503)},
     openapi_extra={"requestBody": {"required": True, "content": {
         "application/json": {"schema": {"$ref": "#/components/schemas/BatchRequest"}}}}},
 )

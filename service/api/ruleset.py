@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict
 from starlette.responses import Response
 
 from ..engine.registry import Registry, Snapshot
-from ..problems import responses
+from ..problems import ProblemError, responses
 from .decisions import live
+from .security import require
 
 router = APIRouter(tags=["ruleset"])
 
@@ -24,6 +26,13 @@ class RulesetView(BaseModel):
     loaded_at: str
     rules: list[dict[str, Any]]
     catalogues: dict[str, Any]
+
+
+class ReloadView(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    status: str
+    digest: str | None
+    warnings: list[dict[str, Any]]
 
 
 def describe(snapshot: Snapshot) -> dict[str, Any]:
@@ -56,8 +65,26 @@ def view(registry: Registry, snapshot: Snapshot) -> dict[str, Any]:
 
 
 @router.get("/v1/ruleset", operation_id="getRuleset", summary="The live ruleset: rules, catalogues, limits",
-            response_model=None,
-            responses={200: {"model": RulesetView, "description": "The live ruleset"}, **responses(503)})
+            response_model=None, dependencies=[Depends(require("decide"))],
+            responses={200: {"model": RulesetView, "description": "The live ruleset"},
+                       **responses(401, 403, 429, 503)})
 async def get_ruleset(request: Request) -> Response:
     snapshot = live(request)
     return Response(orjson.dumps(view(request.app.state.registry, snapshot)), media_type="application/json")
+
+
+@router.post("/v1/ruleset:reload", operation_id="reloadRuleset",
+             summary="Reload the rules directory now (admin scope)", response_model=None,
+             dependencies=[Depends(require("admin"))],
+             responses={200: {"model": ReloadView, "description": "Loaded, or unchanged"},
+                        **responses(401, 403, 422, 429)})
+async def reload_ruleset(request: Request) -> Response:
+    registry: Registry = request.app.state.registry
+    result = await asyncio.to_thread(registry.reload)
+    if result.status == "failed":
+        raise ProblemError(422, "invalid-rules", "the rules do not load; the live ruleset keeps serving",
+                           extra={"live_digest": result.digest,
+                                  "findings": [finding.as_dict() for finding in result.findings]})
+    body = {"status": result.status, "digest": result.digest,
+            "warnings": [finding.as_dict() for finding in result.findings]}
+    return Response(orjson.dumps(body), media_type="application/json")

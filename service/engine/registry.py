@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Literal
+from typing import Callable, Literal
 
 from . import compiler, loader
 from .findings import Finding, RulesetInvalid
@@ -73,9 +73,19 @@ def load_snapshot(directory: str | Path) -> Snapshot:
     return build(loader.load_dir(directory))
 
 
+def fingerprint(directory: Path) -> str:
+    """The digest of the directory's rules files as they are now (cheap: no parsing),
+    or a marker when they cannot be read (for instance mid-swap of a ConfigMap)."""
+    try:
+        return loader.digest_of({path.name: path.read_bytes() for path in loader.rules_files(directory)})
+    except OSError as exc:
+        return f"unreadable: {exc.strerror}"
+
+
 @dataclass
 class Registry:
     directory: Path
+    on_reload: Callable[[ReloadResult, "Snapshot | None"], None] | None = None
     _current: Snapshot | None = None
     last_failure: ReloadFailure | None = None
     reloads: dict[str, int] = field(default_factory=lambda: {"loaded": 0, "unchanged": 0, "failed": 0})
@@ -88,6 +98,12 @@ class Registry:
 
     def reload(self) -> ReloadResult:
         """Load the directory; swap it in if it is valid and different."""
+        result = self._reload()
+        if self.on_reload is not None:
+            self.on_reload(result, self._current)
+        return result
+
+    def _reload(self) -> ReloadResult:
         with self._lock:
             try:
                 ruleset = loader.load_dir(self.directory)
@@ -100,8 +116,9 @@ class Registry:
             except RulesetInvalid as exc:
                 self.reloads["failed"] += 1
                 self.last_failure = ReloadFailure(datetime.now(timezone.utc), tuple(exc.findings))
-                log.warning("rules reload failed; %s", "keeping the live ruleset" if self._current
-                            else "no ruleset is live", extra={"findings": [f.render() for f in exc.findings]})
+                log.warning("rules reload failed; %s: %s", "keeping the live ruleset" if self._current
+                            else "no ruleset is live", "; ".join(f.render() for f in exc.findings[:20]),
+                            extra={"findings": [f.as_dict() for f in exc.findings]})
                 return ReloadResult("failed", self._current.digest if self._current else None,
                                     tuple(exc.findings))
             previous, self._current = self._current, snapshot
@@ -110,8 +127,10 @@ class Registry:
             if previous is not None:
                 self._retired.append((time.monotonic(), previous.engine))
             self._free_retired()
-            log.info("rules loaded", extra={"digest": snapshot.digest, "rules": len(snapshot.ruleset.rules),
-                                            "shards": snapshot.engine.shard_count})
+            log.info("rules loaded: %s %s (%d rules)", snapshot.ruleset.meta.name, snapshot.digest,
+                     len(snapshot.ruleset.rules), extra={"digest": snapshot.digest,
+                                                         "rules": len(snapshot.ruleset.rules),
+                                                         "shards": snapshot.engine.shard_count})
             return ReloadResult("loaded", snapshot.digest, ruleset.warnings)
 
     def _free_retired(self, grace: float = RETIRE_GRACE_SECONDS) -> None:

@@ -1,0 +1,110 @@
+"""API keys: who may call /v1/*, with which scope, and how often.
+
+Keys come from the environment (or files mounted from a Kubernetes Secret), each
+with a name that appears in logs instead of the key:
+
+    RECOVERY_API_KEYS="crm:k3y-one,zendesk-bot:k3y-two"      scope: decide
+    RECOVERY_ADMIN_KEYS="ops:adm1n-k3y"                       scopes: decide and admin
+    RECOVERY_API_KEYS_FILE=/etc/recovery/api-keys             same format, one entry per line or comma
+
+With no key configured at all, /v1/* is open (a warning is logged at start).
+Keys are compared by their SHA-256 digest, so lookup time does not depend on how
+many leading characters of a guess are right. Rate limits are per key and per
+worker process (moving window, 429 with Retry-After).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Literal
+
+from limits import RateLimitItemPerMinute, storage, strategies
+
+Scope = Literal["decide", "admin"]
+
+
+class KeyConfigError(ValueError):
+    """A key entry is malformed; the message names the entry's position, never the key."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    name: str
+    scopes: frozenset[str]
+
+
+def _digest(key: str) -> bytes:
+    return hashlib.sha256(key.encode()).digest()
+
+
+def parse_entries(text: str, source: str) -> list[tuple[str, str]]:
+    entries = []
+    for position, raw in enumerate(text.replace("\n", ",").split(","), start=1):
+        entry = raw.strip()
+        if not entry or entry.startswith("#"):
+            continue
+        name, sep, key = entry.partition(":")
+        name, key = name.strip(), key.strip()
+        if not sep or not name or not key:
+            raise KeyConfigError(f"{source}: entry {position} is not `name:key`")
+        if len(key) < 16:
+            raise KeyConfigError(f"{source}: the key named {name!r} is shorter than 16 characters")
+        if not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
+            raise KeyConfigError(f"{source}: key name {name!r} may hold letters, digits, '-', '_' and '.'")
+        entries.append((name, key))
+    return entries
+
+
+class KeyStore:
+    def __init__(self, decide: Iterable[tuple[str, str]], admin: Iterable[tuple[str, str]]):
+        self._by_digest: dict[bytes, Principal] = {}
+        for name, key in decide:
+            self._add(name, key, frozenset({"decide"}))
+        for name, key in admin:
+            self._add(name, key, frozenset({"decide", "admin"}))
+
+    def _add(self, name: str, key: str, scopes: frozenset[str]) -> None:
+        digest = _digest(key)
+        if digest in self._by_digest:
+            raise KeyConfigError(f"the keys named {self._by_digest[digest].name!r} and {name!r} are the same")
+        self._by_digest[digest] = Principal(name, scopes)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self._by_digest)
+
+    def __len__(self) -> int:
+        return len(self._by_digest)
+
+    def lookup(self, key: str) -> Principal | None:
+        return self._by_digest.get(_digest(key))
+
+    @classmethod
+    def from_settings(cls, api_keys: str, admin_keys: str, api_keys_file: Path | None,
+                      admin_keys_file: Path | None) -> "KeyStore":
+        decide = parse_entries(api_keys, "RECOVERY_API_KEYS")
+        admin = parse_entries(admin_keys, "RECOVERY_ADMIN_KEYS")
+        if api_keys_file is not None:
+            decide += parse_entries(api_keys_file.read_text(), "RECOVERY_API_KEYS_FILE")
+        if admin_keys_file is not None:
+            admin += parse_entries(admin_keys_file.read_text(), "RECOVERY_ADMIN_KEYS_FILE")
+        return cls(decide, admin)
+
+
+class RateLimiter:
+    """Per-key requests per minute in this worker; 0 turns it off."""
+
+    def __init__(self, per_minute: int):
+        self.item = RateLimitItemPerMinute(per_minute) if per_minute > 0 else None
+        self._limiter = strategies.MovingWindowRateLimiter(storage.MemoryStorage())
+
+    def retry_after(self, name: str) -> int | None:
+        """None when the request may go ahead, else seconds to wait."""
+        if self.item is None or self._limiter.hit(self.item, name):
+            return None
+        reset = self._limiter.get_window_stats(self.item, name).reset_time
+        return max(1, math.ceil(reset - time.time()))
