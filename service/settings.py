@@ -17,10 +17,12 @@ if TYPE_CHECKING:
 from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .webhooks.settings import WebhookSettings
+
 SHIPPED_RULES = Path(__file__).resolve().parent.parent / "rules"
 
 
-class Settings(BaseSettings):
+class Settings(BaseSettings, WebhookSettings):
     model_config = SettingsConfigDict(env_prefix="RECOVERY_", extra="ignore", frozen=True)
 
     rules_dir: Path = SHIPPED_RULES

@@ -1,0 +1,92 @@
+"""The five ticketing systems: how each delivers, and what OpenAPI says about it.
+
+Request bodies of Zendesk triggers, Freshdesk rules and ServiceNow REST messages
+are JSON the admin writes (docs/webhooks.md gives a template for each); Jira sends
+its webhook envelope; Salesforce sends a SOAP envelope. The schemas below
+describe those shapes loosely (the mapping file decides which fields matter).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+
+@dataclass(frozen=True)
+class System:
+    name: str
+    title: str
+    body: Literal["json", "soap"]
+    description: str
+    schema: dict[str, Any]
+    example: Any
+    headers: tuple[dict[str, Any], ...] = field(default=())
+
+
+_OBJECT = {"type": "object", "additionalProperties": True}
+
+SYSTEMS: dict[str, System] = {system.name: system for system in (
+    System(
+        "zendesk", "Zendesk", "json",
+        "A Zendesk webhook connected to a trigger (JSON body from the template in docs/webhooks.md) or "
+        "subscribed to ticket events (`zen:event-type:ticket.*`). Signed: X-Zendesk-Webhook-Signature is "
+        "base64(HMAC-SHA256(secret, timestamp + body)) with X-Zendesk-Webhook-Signature-Timestamp within "
+        "RECOVERY_WEBHOOK_TIMESTAMP_TOLERANCE_SECONDS (default 300) of the service's clock.",
+        {**_OBJECT, "properties": {"ticket": _OBJECT, "detail": _OBJECT, "type": {"type": "string"}}},
+        {"ticket": {"id": "48213", "subject": "Parcel four days late", "priority": "high",
+                    "tags": "late_delivery cause_us", "via": "Web Form", "requester_id": "3612",
+                    "customer_tier": "gold", "order_id": "o-77", "order_amount": "80.00", "order_currency": "EUR",
+                    "prior_recoveries_90d": "0"}},
+        ({"name": "X-Zendesk-Webhook-Signature-Timestamp", "in": "header", "required": False,
+          "description": "The signing time Zendesk sends with X-Zendesk-Webhook-Signature",
+          "schema": {"type": "string"}},),
+    ),
+    System(
+        "jira", "Jira Service Management", "json",
+        "A Jira Cloud admin webhook (`webhookEvent`, `issue.fields...`), signed with X-Hub-Signature: "
+        "sha256=<hex HMAC-SHA256 of the body> when it has a secret; or a Jira automation rule's web request "
+        "with the issue payload and the X-Webhook-Token header.",
+        {**_OBJECT, "properties": {"webhookEvent": {"type": "string"}, "timestamp": {"type": "integer"},
+                                   "issue": _OBJECT}},
+        {"timestamp": 1767225600000, "webhookEvent": "jira:issue_created", "issue_event_type_name": "issue_created",
+         "issue": {"id": "10042", "key": "CS-42", "fields": {
+             "summary": "Blender arrived with a cracked jug", "priority": {"name": "High", "id": "2"},
+             "labels": ["damaged_item", "cause_us"], "customfield_10050": 59.9,
+             "customfield_10051": {"value": "EUR"}, "customfield_10052": {"value": "Silver"}}}},
+    ),
+    System(
+        "freshdesk", "Freshdesk", "json",
+        "A Freshdesk automation rule's Trigger Webhook action, JSON encoding, simple content "
+        "(`freshdesk_webhook`) or the advanced template in docs/webhooks.md; authenticated by the "
+        "X-Webhook-Token custom header or by basic auth.",
+        {**_OBJECT, "properties": {"freshdesk_webhook": _OBJECT}},
+        {"freshdesk_webhook": {"ticket_id": "1207", "ticket_subject": "Charged twice for order o-5521",
+                               "ticket_priority": "Urgent", "ticket_tags": "double_charge,cause_us",
+                               "ticket_cf_order_amount": "45.00", "ticket_cf_order_currency": "GBP"}},
+    ),
+    System(
+        "servicenow", "ServiceNow", "json",
+        "A ServiceNow outbound REST message (sent from a business rule or a flow) with the JSON body from "
+        "docs/webhooks.md; authenticated by the X-Webhook-Token header or by a basic auth profile.",
+        {**_OBJECT, "properties": {"incident": _OBJECT}},
+        {"incident": {"sys_id": "9d385017c611228701d22104cc95c371", "number": "INC0010023",
+                      "short_description": "Checkout outage again", "priority": "2", "category": "outage",
+                      "u_failure_type": "service_outage", "u_root_cause": "provider", "u_recurring": "true"}},
+    ),
+    System(
+        "salesforce", "Salesforce Service Cloud", "soap",
+        "A Salesforce outbound message (SOAP 1.1 `notifications` envelope with up to 100 Case notifications). "
+        "Authenticated by the `token` query parameter of the endpoint URL and, when configured, the message's "
+        "OrganizationId. Answered with the SOAP acknowledgement `<Ack>true</Ack>` only when every "
+        "notification was decided; the decision ids are in the X-Recovery-Decision-Ids header.",
+        {"type": "string", "description": "A SOAP envelope (text/xml)"},
+        '<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv='
+        '"http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><notifications '
+        'xmlns="http://soap.sforce.com/2005/09/outbound"><OrganizationId>00D5g000004Kx2eEAC</OrganizationId>'
+        '<ActionId>04k5g000000CaRkAAK</ActionId><Notification><Id>04l5g00000Gx7QzAAJ</Id><sObject '
+        'xsi:type="sf:Case" xmlns:sf="urn:sobject.enterprise.soap.sforce.com" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><sf:Id>5005g00000AbCdEAAV</sf:Id>'
+        '<sf:Priority>Medium</sf:Priority></sObject></Notification></notifications></soapenv:Body>'
+        '</soapenv:Envelope>',
+    ),
+)}
