@@ -74,6 +74,7 @@ class _Checker:
             ticket_id = self.field("ticket_id", data["ticket_id"], ("ticket_id",), TICKET_ID, required=True)
         fields: list[FieldMap] = []
         raw_fields = data.get("fields")
+        fields_given = isinstance(raw_fields, dict)
         if not isinstance(raw_fields, dict):
             self.error("schema", "`fields` is required: a mapping from event fields to ticket fields",
                        ("fields",), "see docs/webhooks.md for an example")
@@ -89,7 +90,7 @@ class _Checker:
             if built is not None:
                 fields.append(built)
         for target in REQUIRED:
-            if target not in raw_fields:
+            if fields_given and target not in raw_fields:
                 self.error("missing", f"`fields.{target}` is required: every event needs it", ("fields",),
                            f"add `{target}:` with `from` (and `values`) or a `default`")
         if self.findings or ticket_id is None:

@@ -1,0 +1,105 @@
+"""Mapping files: the shipped ones load; a mistake is a finding with file, line and what was expected."""
+
+from __future__ import annotations
+
+import textwrap
+from decimal import Decimal
+
+import pytest
+
+from service.engine.findings import RulesetInvalid
+from service.webhooks import mapfile, mapping
+from tests.support import RULES
+
+SYSTEMS = ("zendesk", "jira", "freshdesk", "servicenow", "salesforce")
+
+MINIMAL = """\
+system: zendesk
+ticket_id: {from: ticket.id}
+fields:
+  failure.type: {from: ticket.type}
+  failure.severity: {default: 2}
+  failure.root_cause: {default: unknown}
+"""
+
+
+def findings(text: str, system: str = "zendesk") -> list[str]:
+    with pytest.raises(RulesetInvalid) as caught:
+        mapfile.load(f"{system}.yaml", textwrap.dedent(text).encode(), system)
+    return [finding.render() for finding in caught.value.findings]
+
+
+@pytest.mark.parametrize("system", SYSTEMS)
+def test_shipped_mappings_load(system: str) -> None:
+    loaded = mapfile.load(f"{system}.yaml", (RULES / "webhooks" / f"{system}.yaml").read_bytes(), system)
+    assert {"failure.type", "failure.severity", "failure.root_cause"} <= {item.target for item in loaded.fields}
+
+
+def test_minimal_mapping_maps_a_ticket() -> None:
+    loaded = mapfile.load("zendesk.yaml", MINIMAL.encode(), "zendesk")
+    mapped = mapping.apply(loaded, {"ticket": {"id": 7, "type": "Late Delivery"}})
+    assert mapped.event.event_id == "zendesk:7"
+    assert mapped.event.failure.type == "late_delivery"   # slug fields are lower-cased, spaces to _
+    assert mapped.event.failure.severity == 2 and mapped.found_at["failure.severity"] == "default"
+
+
+@pytest.mark.parametrize("text, expected", [
+    (MINIMAL.replace("fields:", "feilds:"),
+     ["zendesk.yaml:1: error schema: `fields` is required",
+      "zendesk.yaml:3: error unknown-key: unknown key `feilds` in the file; expected system, description, "
+      "ticket_id, fields\n    fix: did you mean `fields`?"]),
+    (MINIMAL + "  failure.sevrity: {from: ticket.priority}\n",
+     ["zendesk.yaml:7: error unknown-field: `failure.sevrity` is not an event field"]),
+    (MINIMAL + "  order.amount.amount: {from: ticket..amount}\n",
+     ["zendesk.yaml:7: error bad-path: step `` of `ticket..amount` is not a key"]),
+    (MINIMAL + "  customer.prior_recoveries_90d: {from: ticket.recoveries, values: {many: lots}}\n",
+     ["zendesk.yaml:7: error bad-value: the value for `many`: expected a whole number, got 'lots'"]),
+    (MINIMAL.replace("failure.root_cause: {default: unknown}", "failure.root_cause: {default: carrier}"),
+     ["zendesk.yaml:6: error bad-value: default: expected one of provider, customer, third_party, unknown"]),
+    (MINIMAL.replace("  failure.severity: {default: 2}\n", ""),
+     ["zendesk.yaml:3: error missing: `fields.failure.severity` is required"]),
+    (MINIMAL.replace("system: zendesk", "system: jira"),
+     ["zendesk.yaml:1: error system: `system` is 'jira'; this file maps `zendesk` tickets"]),
+    (MINIMAL + "  failure.recurring: {from: ticket.tags, split: ', '}\n",
+     ["zendesk.yaml:7: error schema: `split` is one character"]),
+    (MINIMAL + "  context.channel:\n    from: ticket.via\n    values: {Web: web, ' web ': chat}\n",
+     ["zendesk.yaml:9: error duplicate-key: ` web ` and `Web` are the same ticket value"]),
+    (MINIMAL + "  customer.tier:\n    sources:\n      - {from: ticket.tier, valeus: {a: gold}}\n",
+     ["zendesk.yaml:9: error unknown-key: unknown key `valeus` in a source"]),
+    (MINIMAL + "  order.id: {}\n",
+     ["zendesk.yaml:7: error schema: `fields.order.id` needs `from`"]),
+    (MINIMAL.replace("failure.severity: {default: 2}", "failure.severity: {default: 2, required: false}"),
+     ["zendesk.yaml:5: error schema: `failure.severity` cannot be optional"]),
+    ("system: zendesk\nfields: [\n", ["zendesk.yaml:3: error yaml: not valid YAML"]),
+])
+def test_mistakes_are_reported_with_line_and_expectation(text: str, expected: list[str]) -> None:
+    found = findings(text)
+    assert len(found) == len(expected), found
+    for line, start in zip(found, expected):
+        assert line.startswith(start), line
+
+
+def test_every_mistake_is_reported_at_once() -> None:
+    found = findings(MINIMAL + "  failure.sevrity: {from: x}\n  order.amount.amount: {from: 'a b'}\n")
+    assert [line.split(":")[1] for line in found] == ["7", "8"]
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ({"ticket": {"id": "1", "type": "rude_agent", "amount": 12.5}}, Decimal("12.50")),
+    ({"ticket": {"id": "1", "type": "rude_agent", "amount": "12.5"}}, Decimal("12.50")),
+])
+def test_amounts_keep_their_exact_value(raw: dict[str, object], expected: Decimal) -> None:
+    text = MINIMAL + "  order.amount.amount: {from: ticket.amount}\n  order.amount.currency: {default: EUR}\n"
+    loaded = mapfile.load("zendesk.yaml", text.encode(), "zendesk")
+    order = mapping.apply(loaded, raw).event.order
+    assert order is not None and order.amount.amount == expected
+
+
+def test_selectors_pick_a_custom_field_by_id() -> None:
+    text = MINIMAL + "  order.id: {from: 'ticket.custom_fields[id=360012345].value'}\n"
+    loaded = mapfile.load("zendesk.yaml", text.encode(), "zendesk")
+    ticket = {"ticket": {"id": "9", "type": "wrong_item",
+                         "custom_fields": [{"id": 360099999, "value": "x"}, {"id": 360012345, "value": "o-1"}]}}
+    mapped = mapping.apply(loaded, ticket)
+    assert mapped.found_at["order.id"] == "ticket.custom_fields[id=360012345].value"
+    assert mapped.event.model_dump()["order"] is None   # an order id without an amount is no order
