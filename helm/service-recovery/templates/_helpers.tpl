@@ -1,0 +1,65 @@
+{{/* Chart name, overridable. */}}
+{{- define "service-recovery.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Fully qualified app name: release-chart, or the release name when it already holds the chart name. */}}
+{{- define "service-recovery.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "service-recovery.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Selector labels: stable for the life of a release (a Deployment's selector cannot change). */}}
+{{- define "service-recovery.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "service-recovery.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/* The standard labels on every object. */}}
+{{- define "service-recovery.labels" -}}
+helm.sh/chart: {{ include "service-recovery.chart" . }}
+{{ include "service-recovery.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | quote }}
+app.kubernetes.io/component: api
+app.kubernetes.io/part-of: service-recovery
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{- define "service-recovery.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "service-recovery.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/* repository:tag, or repository@digest when a digest is given. */}}
+{{- define "service-recovery.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
+{{- end }}
+{{- end }}
+
+{{/* The ConfigMap that holds the rules files. */}}
+{{- define "service-recovery.rulesConfigMap" -}}
+{{- .Values.rules.existingConfigMap | default (printf "%s-rules" (include "service-recovery.fullname" .)) }}
+{{- end }}
+
+{{/* The Secret the chart creates for `secretEnv`. */}}
+{{- define "service-recovery.secretName" -}}
+{{- printf "%s-env" (include "service-recovery.fullname" .) }}
+{{- end }}
