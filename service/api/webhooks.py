@@ -193,6 +193,16 @@ def _success(system: System) -> dict[int | str, dict[str, Any]]:
     return {200: {"model": WebhookReply, "description": "The decision for the ticket and a note for the agent"}}
 
 
+def _described() -> dict[int | str, dict[str, Any]]:
+    described = responses(401, 422, 503)
+    described[401]["description"] = ("Unsigned, wrongly signed, tampered or stale delivery, wrong credentials, or no "
+                                      "credentials configured for the system (the detail names the variable)")
+    described[422]["description"] = ("The ticket cannot become a failure event: `errors` name each event field, the "
+                                      "ticket paths looked at and the mapping entry to change")
+    described[503]["description"] = "No ruleset is live yet, or the system's mapping file does not load"
+    return described
+
+
 def _request_body(system: System) -> dict[str, Any]:
     if system.body == "soap":
         content = {media: {"schema": system.schema, "example": system.example}
@@ -212,7 +222,7 @@ for _system in SYSTEMS.values():
         description=_system.description,
         response_model=None,
         dependencies=[Security(SCHEMES[option.scheme]) for option in auth.options(_system.name)],
-        responses={**_success(_system), **responses(400, 401, 408, 413, 415, 422, 503)},
+        responses={**_success(_system), **responses(400, 401, 408, 413, 415, 422, 503), **_described()},
         openapi_extra={"requestBody": _request_body(_system),
                        **({"parameters": list(_system.headers)} if _system.headers else {})},
     )
