@@ -2,11 +2,16 @@
 
     recovery serve                      run the HTTP service (settings from RECOVERY_* variables)
     recovery decide EVENT.json          print the decision the HTTP route gives (- reads stdin)
+    recovery rules check [DIR]          validate and lint a rules directory
+    recovery rules test [DIR]           run its case tables and invariants, report rule coverage
+    recovery simulate EVENTS.jsonl --baseline DIR --candidate DIR
+                                        what a rules change does to decisions and cost
+    recovery sample-events              write a realistic sample of events as JSONL
     recovery openapi [--write]          print or rewrite openapi/openapi.json
     recovery schema [--write]           print or rewrite rules/schema.json
 
-Exit status: 0 done; 1 the input was refused (the problem is printed); 2 usage or
-configuration errors.
+Exit status: 0 done (warnings allowed); 1 the input was refused, the rules have
+errors or a test failed; 2 usage or configuration errors.
 """
 
 from __future__ import annotations
@@ -95,6 +100,104 @@ def cmd_decide(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rules_check(args: argparse.Namespace) -> int:
+    from .authoring.check import check_dir
+
+    directory = _rules_dir(args.directory)
+    report = check_dir(directory)
+    for finding in report.findings:
+        print(finding.render())
+    rules = len(report.ruleset.rules) if report.ruleset else 0
+    print(f"{directory}: {rules} rules, {len(report.errors)} errors, {len(report.warnings)} warnings")
+    return 1 if report.errors else 0
+
+
+def cmd_rules_test(args: argparse.Namespace) -> int:
+    from .authoring.cases import load_cases, local_decider, run_case
+    from .authoring.invariants import load_invariants, verify
+
+    directory = _rules_dir(args.directory)
+    snapshot = _load(str(directory))
+    if snapshot is None:
+        return 1
+    failed = 0
+    cases, problems = load_cases(directory / "cases")
+    for finding in problems:
+        print(finding.render())
+    decider = local_decider(snapshot)
+    fired: set[str] = set()
+    for case in cases:
+        result = run_case(case, decider)
+        fired.update(result.fired)
+        if not result.passed:
+            failed += 1
+            print(f"FAIL {case.where}: {case.note}")
+            for mismatch in result.mismatches:
+                print(f"     {mismatch.key}: expected {mismatch.expected!r}, got {mismatch.actual!r}")
+    rules = snapshot.ruleset.rules
+    covered = sum(1 for rule in rules if rule.id in fired)
+    coverage = 100.0 * covered / len(rules) if rules else 100.0
+    print(f"cases: {len(cases) - failed} passed, {failed} failed")
+    print(f"coverage: {covered}/{len(rules)} rules fired by a case ({coverage:.1f}%)")
+    for rule in rules:
+        if rule.id not in fired:
+            print(f"     not fired by any case: {rule.id} ({rule.file}:{rule.line})")
+    broken = 0
+    if not args.no_invariants:
+        invariants, problems_inv = load_invariants(directory / "invariants", snapshot.ruleset)
+        for finding in problems_inv:
+            print(finding.render())
+        problems += problems_inv
+        for invariant in invariants:
+            violation = verify(invariant, snapshot, args.examples)
+            if violation is None:
+                print(f"ok   invariant {invariant.id}")
+                continue
+            broken += 1
+            print(f"FAIL invariant {invariant.id} ({invariant.file}:{invariant.line}): {violation.detail}")
+            print("     smallest event that breaks it:")
+            print("     " + json.dumps(violation.event, sort_keys=True))
+        print(f"invariants: {len(invariants) - broken} held, {broken} broken ({args.examples} events each)")
+    snapshot.engine.close()
+    below = args.min_coverage is not None and coverage < args.min_coverage
+    if below:
+        print(f"coverage {coverage:.1f}% is below the required {args.min_coverage:g}%")
+    bad_files = any(finding.severity == "error" for finding in problems)
+    return 1 if failed or broken or below or bad_files else 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from .authoring.simulate import run, write_reports
+
+    for path in (args.baseline, args.candidate):
+        if _load(path) is None:
+            return 1
+    summary = run(Path(args.events), Path(args.baseline), Path(args.candidate), workers=args.workers,
+                  top=args.top)
+    json_path, html_path = write_reports(summary, Path(args.out))
+    print(f"{summary['events']} events, {summary['compared']} compared, {summary['changed']} decisions changed "
+          f"({summary['changed_rate']:.1%}); invalid {summary['invalid']}")
+    for currency, row in summary["cost_by_currency"].items():
+        print(f"  cost {currency}: {row['baseline']} -> {row['candidate']} ({row['delta']})")
+    rates = summary["approval_rate"]
+    print(f"  approval rate: {rates['baseline']:.1%} -> {rates['candidate']:.1%}")
+    print(f"wrote {json_path} and {html_path}")
+    return 0
+
+
+def cmd_sample_events(args: argparse.Namespace) -> int:
+    from .authoring.samples import generate
+
+    out = sys.stdout.buffer if args.out == "-" else Path(args.out).open("wb")
+    try:
+        for event in generate(args.count, args.seed):
+            out.write(orjson.dumps(event) + b"\n")
+    finally:
+        if out is not sys.stdout.buffer:
+            out.close()
+    return 0
+
+
 def _write_or_print(document: dict, target: Path, write: bool) -> int:  # type: ignore[type-arg]
     text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     if write:
@@ -133,6 +236,33 @@ def parser() -> argparse.ArgumentParser:
     decide.add_argument("--explain", action="store_true", help="add why each rule did or did not match")
     decide.add_argument("--pretty", action="store_true", help="indent the JSON")
     decide.set_defaults(func=cmd_decide)
+
+    rules = commands.add_parser("rules", help="tools for rules authors: check, test")
+    rules_commands = rules.add_subparsers(dest="rules_command", required=True, metavar="TOOL")
+    check = rules_commands.add_parser("check", help="validate and lint a rules directory")
+    check.add_argument("directory", nargs="?", help="rules directory (default: the shipped rules)")
+    check.set_defaults(func=cmd_rules_check)
+    test = rules_commands.add_parser("test", help="run case tables and invariants, report rule coverage")
+    test.add_argument("directory", nargs="?", help="rules directory (default: the shipped rules)")
+    test.add_argument("--min-coverage", type=float, metavar="PCT", help="fail below this rule coverage")
+    test.add_argument("--examples", type=int, default=300, help="generated events per invariant (300)")
+    test.add_argument("--no-invariants", action="store_true", help="run the case tables only")
+    test.set_defaults(func=cmd_rules_test)
+
+    simulate = commands.add_parser("simulate", help="replay events through two rulesets and compare")
+    simulate.add_argument("events", help="JSONL file, one failure event per line")
+    simulate.add_argument("--baseline", required=True, help="rules directory in use today")
+    simulate.add_argument("--candidate", required=True, help="rules directory to try")
+    simulate.add_argument("--out", default="simulation", help="directory for simulation.json and .html")
+    simulate.add_argument("--workers", type=int, default=None, help="processes (default: one per CPU)")
+    simulate.add_argument("--top", type=int, default=20, help="events listed per currency among top movers")
+    simulate.set_defaults(func=cmd_simulate)
+
+    sample = commands.add_parser("sample-events", help="write a realistic sample of failure events (JSONL)")
+    sample.add_argument("--count", type=int, default=3000)
+    sample.add_argument("--seed", type=int, default=7)
+    sample.add_argument("--out", default="-", help="file to write (default: standard output)")
+    sample.set_defaults(func=cmd_sample_events)
 
     spec = commands.add_parser("openapi", help="print the OpenAPI document (--write updates openapi/)")
     spec.add_argument("--write", action="store_true")

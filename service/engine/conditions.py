@@ -263,9 +263,12 @@ class ConditionParser:
         return value
 
 
-def _suggest(value: Any, known: Iterable[str]) -> str | None:
-    guess = difflib.get_close_matches(str(value), list(known), n=1)
-    return f"did you mean `{guess[0]}`?" if guess else None
+def _suggest(value: Any, known: Iterable[str]) -> str:
+    options = list(known)
+    guess = difflib.get_close_matches(str(value), options, n=1)
+    if guess:
+        return f"did you mean `{guess[0]}`?"
+    return f"use one of {', '.join(options)}" if len(options) <= 12 else "see the catalogue for the values"
 
 
 def _describe(value: Any) -> str:

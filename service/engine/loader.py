@@ -53,6 +53,8 @@ class RulesetDef:
     files: tuple[str, ...]
     tier_rank: Mapping[str, int]
     warnings: tuple[Finding, ...] = field(default=())
+    #: where each top-level section was declared: name -> (file, line)
+    sections: Mapping[str, tuple[str, int | None]] = field(default_factory=dict)
 
     @property
     def by_id(self) -> dict[str, RuleDef]:
@@ -169,10 +171,12 @@ class _Assembler:
             hint = f"did you mean `{guess[0]}`?" if guess else "see rules/schema.json for the keys allowed here"
         elif kind == "missing":
             message = f"`{where}` is required"
+            hint = f"add `{loc[-1]}:` here (see rules/README.md)"
         else:
             message = f"`{where}`: {error['msg']}"
             if kind in ("string_type", "int_type", "decimal_type", "bool_type") and "input" in error:
                 message += f" (got {error['input']!r})"
+            hint = _HINTS.get(kind, "see rules/README.md and rules/schema.json for what this key takes")
         self.error("schema", message, source.file, line, rule_id, hint)
 
     def _merge(self, parsed: list[tuple[Source, schema.RulesFile]]) -> RulesetDef:
@@ -235,6 +239,7 @@ class _Assembler:
             files=tuple(sorted(self.raw)),
             tier_rank=tier_rank,
             warnings=tuple(self._sorted()),
+            sections={name: (source.file, source.line_of((name,))) for name, (_, source) in sections.items()},
         )
 
     def _check_currencies(self, amounts: dict[str, Any] | None, currencies: set[str], source: Source,
@@ -305,6 +310,26 @@ class _Assembler:
 
 
 _LEVELS = {"agent": 0, "supervisor": 1, "manager": 2}
+
+_HINTS = {
+    "literal_error": "use one of the values the message lists",
+    "enum": "use one of the values the message lists",
+    "string_type": "quote the value",
+    "string_pattern_mismatch": "use lowercase letters, digits, '-' and '_'",
+    "int_type": "write a whole number without quotes",
+    "int_parsing": "write a whole number without quotes",
+    "bool_type": "write true or false",
+    "bool_parsing": "write true or false",
+    "decimal_parsing": 'write a decimal amount, e.g. "10.00"',
+    "decimal_max_places": "use fewer decimal places",
+    "greater_than_equal": "use a larger value",
+    "less_than_equal": "use a smaller value",
+    "less_than": "use a smaller value",
+    "dict_type": "write a mapping (key: value)",
+    "list_type": "write a list ([a, b] or one `- item` per line)",
+    "too_short": "add at least one item",
+    "value_error": "see rules/README.md for what this key takes",
+}
 
 
 def _rule_id(data: Any, loc: tuple) -> str | None:

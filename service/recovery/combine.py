@@ -155,9 +155,12 @@ def combine(ruleset: RulesetDef, flat: Flat, matched: list[int], currency: str |
                     out.unaddressed[dimension] = reason
 
     if money_back_by:
-        _money_back_only(out, money_back_by[0], order)
+        _credit_as_refund(out, money_back_by[0], order)
     _apply_limits(out, ruleset, order)
-    _round_and_cost(out, ruleset, order)
+    _round(out)
+    if money_back_by and out.refund is not None:
+        _drop_discount(out, money_back_by[0])
+    _cost(out, ruleset, order)
     _approval(out, ruleset, flat)
     return out
 
@@ -167,7 +170,7 @@ def _clip(out: Outcome, limit: str, component: str, before: Decimal, after: Deci
                                "after": _fmt(after, out.currency), "currency": out.currency})
 
 
-def _money_back_only(out: Outcome, rule_id: str, order: Decimal | None) -> None:
+def _credit_as_refund(out: Outcome, rule_id: str, order: Decimal | None) -> None:
     if out.credit is not None and order is not None:
         before = out.refund or Decimal(0)
         out.refund = before + out.credit
@@ -178,7 +181,11 @@ def _money_back_only(out: Outcome, rule_id: str, order: Decimal | None) -> None:
         out.credit = None
         out.credit_expires_in_days = None
         out.set_by.pop("credit", None)
-    if out.discount_percent is not None and out.refund is not None and out.refund > 0:
+
+
+def _drop_discount(out: Outcome, rule_id: str) -> None:
+    """Once money goes back, no voucher-like discount comes with it."""
+    if out.discount_percent is not None:
         out.limits_applied.append({"limit": f"money_back_only ({rule_id})", "component": "discount",
                                    "before": str(out.discount_percent), "after": "0", "currency": None})
         out.discount_percent = None
@@ -225,7 +232,7 @@ def _apply_limits(out: Outcome, ruleset: RulesetDef, order: Decimal | None) -> N
                 out.refund = trimmed
 
 
-def _round_and_cost(out: Outcome, ruleset: RulesetDef, order: Decimal | None) -> None:
+def _round(out: Outcome) -> None:
     currency = out.currency
     if currency is None:
         out.refund = out.credit = None
@@ -239,6 +246,12 @@ def _round_and_cost(out: Outcome, ruleset: RulesetDef, order: Decimal | None) ->
         if out.credit == 0:
             out.credit = None
             out.credit_expires_in_days = None
+
+
+def _cost(out: Outcome, ruleset: RulesetDef, order: Decimal | None) -> None:
+    currency = out.currency
+    if currency is None:
+        return
     cost = (out.refund or Decimal(0)) + (out.credit or Decimal(0))
     use = ruleset.costing.discount_expected_use_percent
     if out.discount_percent is not None and order is not None and use:

@@ -127,6 +127,9 @@ def explanation(snapshot: Snapshot, flat: Flat, matched: list[int], out: Outcome
     return {
         "event": {key: _jsonable(value) for key, value in flat.items() if "#" not in key},
         "rules": rules,
-        "components": {name: {"set_by": ids} for name, ids in sorted(out.set_by.items())},
+        "components": {name: {"set_by": ids,
+                              "clipped_by": [entry["limit"] for entry in out.limits_applied
+                                             if entry["component"] == name.split(".")[0]]}
+                       for name, ids in sorted(out.set_by.items())},
         "limits_applied": out.limits_applied,
     }

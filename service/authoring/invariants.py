@@ -1,0 +1,246 @@
+"""Invariants: properties every decision of a ruleset must have, checked over generated events.
+
+Declared beside the rules in `invariants/*.yaml`:
+
+    invariants:
+      - id: cost-rises-with-severity
+        description: amounts match the failure's magnitude (Smith, Bolton & Wagner 1999)
+        check: cost_monotonic_in_severity
+      - id: no-money-for-customer-caused-below-platinum
+        check: no_money
+        when: {failure.root_cause: customer, customer.tier: {at_most: gold}}
+        components: [refund, credit, discount]
+
+Checks (`CHECKS`): `cost_monotonic_in_severity` (one more severity never costs
+less), `cost_monotonic_in_tier` (one tier higher never costs less),
+`no_money` (the listed components stay empty), `within_caps` (no component above
+its cap, the refund never above the order), `justice_addressed` (all three
+dimensions addressed). `when` narrows the events a check applies to, in the same
+grammar as a rule's `when`.
+
+Events are generated from the ruleset's catalogues with hypothesis; a violation
+is shrunk to the smallest event that breaks the invariant, which is printed.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Callable
+
+from hypothesis import HealthCheck, Phase, find, settings
+from hypothesis import strategies as st
+from hypothesis.errors import NoSuchExample
+
+from .. import money
+from ..engine import conditions
+from ..engine.findings import Finding
+from ..engine.loader import RulesetDef
+from ..engine.registry import Snapshot
+from ..engine.yamlsource import read
+from ..models import FailureEvent
+from ..recovery.decide import decide
+from ..recovery.normalize import normalize
+
+CHECKS = {
+    "cost_monotonic_in_severity": "one more severity never costs less",
+    "cost_monotonic_in_tier": "one tier higher never costs less",
+    "no_money": "the listed components (default refund, credit, discount) stay empty",
+    "within_caps": "no component above its cap; the refund never above the order",
+    "justice_addressed": "all three justice dimensions are addressed",
+}
+MONEY_COMPONENTS = ("refund", "credit", "discount")
+
+
+@dataclass(frozen=True)
+class Invariant:
+    id: str
+    description: str
+    check: str
+    when: conditions.Node | None
+    components: tuple[str, ...]
+    file: str
+    line: int | None
+
+
+@dataclass(frozen=True)
+class Violation:
+    invariant: Invariant
+    event: dict[str, Any]
+    detail: str
+
+
+def load_invariants(directory: Path, ruleset: RulesetDef) -> tuple[list[Invariant], list[Finding]]:
+    out: list[Invariant] = []
+    findings: list[Finding] = []
+    if not directory.is_dir():
+        return out, findings
+    for path in sorted(directory.glob("*.yaml")):
+        name = f"{directory.name}/{path.name}"
+        source, problems = read(name, path.read_bytes())
+        findings += problems
+        if source is None or problems:
+            continue
+        items = source.data.get("invariants") if isinstance(source.data, dict) else None
+        if not isinstance(items, list):
+            findings.append(Finding("error", "invariants", "an invariants file holds `invariants:`, a list", name, 1))
+            continue
+        for index, raw in enumerate(items):
+            line = source.line_of(("invariants", index))
+            if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
+                findings.append(Finding("error", "invariants", "every invariant needs an `id`", name, line))
+                continue
+            unknown = set(raw) - {"id", "description", "check", "when", "components"}
+            if unknown:
+                findings.append(Finding("error", "invariants", f"unknown key(s) {', '.join(sorted(unknown))}",
+                                        name, line, raw["id"], "keys: id, description, check, when, components"))
+                continue
+            if raw.get("check") not in CHECKS:
+                findings.append(Finding("error", "invariants", f"`check` must be one of {', '.join(CHECKS)}",
+                                        name, source.line_of(("invariants", index, "check")) or line, raw["id"],
+                                        None))
+                continue
+            components = raw.get("components", list(MONEY_COMPONENTS))
+            if not isinstance(components, list) or not set(components) <= set(MONEY_COMPONENTS):
+                findings.append(Finding("error", "invariants", f"`components` lists {', '.join(MONEY_COMPONENTS)}",
+                                        name, line, raw["id"], None))
+                continue
+            node = None
+            if raw.get("when") is not None:
+                errors: list[str] = []
+                parser = conditions.ConditionParser(
+                    {"failure_types": tuple(ruleset.catalogues.failure_types), "tiers": ruleset.catalogues.tiers,
+                     "currencies": ruleset.catalogues.currencies, "channels": ruleset.catalogues.channels},
+                    lambda message, where, hint: errors.append(message), lambda *args: None,
+                    lambda where: source.line_of(("invariants", index, "when") + where))
+                node = parser.parse(raw["when"], ())
+                if node is None:
+                    findings.append(Finding("error", "invariants", f"`when`: {errors[0]}", name,
+                                            source.line_of(("invariants", index, "when")), raw["id"], None))
+                    continue
+            out.append(Invariant(raw["id"], str(raw.get("description", "")), raw["check"], node,
+                                 tuple(components), name, line))
+    return out, findings
+
+
+def events(ruleset: RulesetDef) -> st.SearchStrategy[dict[str, Any]]:
+    """Valid events for the ruleset, drawn from its catalogues (as JSON-ready dicts)."""
+    catalogues = ruleset.catalogues
+
+    def amount(currency: str) -> st.SearchStrategy[str]:
+        places = money.minor_unit(currency) or 0
+        return st.decimals(min_value=0, max_value=5000, places=places, allow_nan=False,
+                           allow_infinity=False).map(lambda value: f"{value:f}")
+
+    money_value = st.sampled_from(catalogues.currencies).flatmap(
+        lambda currency: amount(currency).map(lambda value: {"amount": value, "currency": currency}))
+    failure = st.one_of(
+        st.fixed_dictionaries({"type": st.sampled_from(list(catalogues.failure_types))}),
+        st.fixed_dictionaries({"type": st.just("uncatalogued_failure"),
+                               "category": st.sampled_from(["outcome", "process"])}),
+    ).flatmap(lambda head: st.fixed_dictionaries({
+        **{key: st.just(value) for key, value in head.items()},
+        "severity": st.integers(1, 5),
+        "root_cause": st.sampled_from(["provider", "customer", "third_party", "unknown"]),
+        "recurring": st.booleans(),
+    }))
+    customer = st.fixed_dictionaries({"tier": st.sampled_from(catalogues.tiers),
+                                      "prior_recoveries_90d": st.integers(0, 8)},
+                                     optional={"lifetime_value": money_value})
+    context = st.fixed_dictionaries({}, optional={
+        "channel": st.sampled_from(list(catalogues.channels) or ["web"]),
+        "minutes_since_report": st.integers(0, 90),
+        "customer_request": st.sampled_from(["refund", "credit", "discount", "replacement", "apology"]),
+    })
+    return st.fixed_dictionaries({"failure": failure, "customer": customer, "context": context},
+                                 optional={"order": money_value.map(lambda value: {"amount": value})})
+
+
+def _cost(snapshot: Snapshot, event: dict[str, Any]) -> Decimal | None:
+    body = decide(snapshot, FailureEvent.model_validate(event))
+    cost = body["estimated_cost"]
+    return None if cost is None else Decimal(cost["amount"])
+
+
+def _breaks(invariant: Invariant, snapshot: Snapshot) -> Callable[[dict[str, Any]], str | None]:
+    """A function that says how an event breaks the invariant, or None."""
+    ruleset = snapshot.ruleset
+
+    def applies(event: dict[str, Any]) -> bool:
+        if invariant.when is None:
+            return True
+        flat = normalize(FailureEvent.model_validate(event), ruleset)
+        return conditions.holds(invariant.when, flat, ruleset.tier_rank)
+
+    def check(event: dict[str, Any]) -> str | None:
+        if not applies(event):
+            return None
+        kind = invariant.check
+        if kind == "cost_monotonic_in_severity":
+            severity = event["failure"]["severity"]
+            if severity == 5:
+                return None
+            higher = copy.deepcopy(event)
+            higher["failure"]["severity"] = severity + 1
+            low, high = _cost(snapshot, event), _cost(snapshot, higher)
+            if low is not None and high is not None and high < low:
+                return f"severity {severity} costs {low}, severity {severity + 1} costs {high}"
+            return None
+        if kind == "cost_monotonic_in_tier":
+            tiers = ruleset.catalogues.tiers
+            tier = event["customer"]["tier"]
+            if tier == tiers[-1]:
+                return None
+            higher = copy.deepcopy(event)
+            higher["customer"]["tier"] = tiers[tiers.index(tier) + 1]
+            low, high = _cost(snapshot, event), _cost(snapshot, higher)
+            if low is not None and high is not None and high < low:
+                return f"tier {tier} costs {low}, tier {higher['customer']['tier']} costs {high}"
+            return None
+        body = decide(snapshot, FailureEvent.model_validate(event))
+        if kind == "no_money":
+            given = [name for name in invariant.components if body["mix"][name] is not None]
+            return f"the decision gives {', '.join(given)}" if given else None
+        if kind == "justice_addressed":
+            gaps = [name for name, dimension in body["justice"].items() if not dimension["addressed"]]
+            return f"{', '.join(gaps)} not addressed: {body['justice'][gaps[0]].get('reason')}" if gaps else None
+        return _beyond_caps(ruleset, event, body)
+
+    return check
+
+
+def _beyond_caps(ruleset: RulesetDef, event: dict[str, Any], body: dict[str, Any]) -> str | None:
+    limits = ruleset.limits
+    mix = body["mix"]
+    order = Decimal(event["order"]["amount"]["amount"]) if "order" in event else None
+    refund = Decimal(mix["refund"]["amount"]) if mix["refund"] else Decimal(0)
+    credit = Decimal(mix["credit"]["amount"]) if mix["credit"] else Decimal(0)
+    currency = body["estimated_cost"]["currency"] if body["estimated_cost"] else None
+    if order is not None:
+        if refund > order * limits.refund.max_percent_of_order / 100 or refund > order:
+            return f"refund {refund} is above its cap for an order of {order}"
+        if limits.credit.max_percent_of_order is not None and \
+                credit > order * limits.credit.max_percent_of_order / 100:
+            return f"credit {credit} is above {limits.credit.max_percent_of_order}% of the order {order}"
+        if limits.total is not None and refund + credit > order * limits.total.max_percent_of_order / 100:
+            return f"refund + credit {refund + credit} is above {limits.total.max_percent_of_order}% of {order}"
+    if limits.credit.max is not None and currency is not None and credit > limits.credit.max[currency]:
+        return f"credit {credit} is above the fixed cap {limits.credit.max[currency]} {currency}"
+    if mix["discount"] and mix["discount"]["percent"] > limits.discount.max_percent:
+        return f"discount {mix['discount']['percent']}% is above {limits.discount.max_percent}%"
+    return None
+
+
+def verify(invariant: Invariant, snapshot: Snapshot, examples: int = 300) -> Violation | None:
+    """The smallest generated event that breaks the invariant, or None if none was found."""
+    check = _breaks(invariant, snapshot)
+    config = settings(max_examples=examples, database=None, derandomize=True, deadline=None,
+                      suppress_health_check=list(HealthCheck),
+                      phases=[Phase.generate, Phase.shrink])
+    try:
+        event = find(events(snapshot.ruleset), lambda candidate: check(candidate) is not None, settings=config)
+    except NoSuchExample:
+        return None
+    return Violation(invariant, event, check(event) or "")

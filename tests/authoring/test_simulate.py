@@ -1,0 +1,122 @@
+"""`recovery simulate`: what a rules change does to decisions and cost."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import pty
+import re
+import struct
+import termios
+import shutil
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+from tests.support import ROOT, RULES
+
+SAMPLE = ROOT / "samples" / "events.jsonl"
+
+
+def candidate(tmp_path: Path) -> Path:
+    target = tmp_path / "candidate"
+    shutil.copytree(RULES, target)
+    outcome = target / "20-outcome.yaml"
+    outcome.write_text(outcome.read_text().replace("refund: {percent_of_order: 50}", "refund: {percent_of_order: 60}"))
+    return target
+
+
+def simulate(events: Path, baseline: Path, cand: Path, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "service.cli", "simulate", str(events), "--baseline", str(baseline),
+                           "--candidate", str(cand), "--out", str(out), *extra],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+
+
+def first_lines(tmp_path: Path, count: int) -> Path:
+    path = tmp_path / "events.jsonl"
+    path.write_text("".join(SAMPLE.read_text().splitlines(keepends=True)[:count]))
+    return path
+
+
+def test_a_raised_refund_shows_as_cost_and_changed_decisions(tmp_path: Path) -> None:
+    events = first_lines(tmp_path, 600)
+    result = simulate(events, RULES, candidate(tmp_path), tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((tmp_path / "out" / "simulation.json").read_text())
+    assert summary["events"] == summary["compared"] == 600
+    assert 0 < summary["changed"] < 600
+    eur = summary["cost_by_currency"]["EUR"]
+    assert Decimal(eur["candidate"]) > Decimal(eur["baseline"])
+    assert Decimal(eur["delta"]) == Decimal(eur["candidate"]) - Decimal(eur["baseline"])
+    tiers = {row["segment"] for row in summary["cost_by"]["tier"]}
+    assert tiers <= {"standard", "silver", "gold", "platinum"} and "standard" in tiers
+    assert {row["segment"] for row in summary["cost_by"]["root_cause"]} >= {"provider"}
+    # only outcome failures the firm caused at severity 3 moved, and each by 10% of its order
+    movers = summary["top_movers"]["EUR"]
+    assert movers and all(Decimal(m["delta"]) > 0 for m in movers)
+    lines = events.read_text().splitlines()
+    for mover in movers:
+        event = json.loads(lines[mover["line"] - 1])
+        assert event["failure"]["severity"] == 3 and event["failure"]["root_cause"] in ("provider", "unknown")
+    assert set(summary["justice_gaps"]["baseline"]) == {"distributive", "procedural", "interactional"}
+    assert 0 <= summary["approval_rate"]["baseline"] <= summary["approval_rate"]["candidate"] <= 1
+    html = (tmp_path / "out" / "simulation.html").read_text()
+    assert html.count("<svg") >= 4
+    assert not re.search(r'<script[^>]+src=|<link|(src|href)="https?://', html)  # nothing fetched: self-contained
+    assert "Cost by tier" in html and "Events whose cost moved most" in html
+
+
+def test_identical_rulesets_change_nothing(tmp_path: Path) -> None:
+    events = first_lines(tmp_path, 200)
+    result = simulate(events, RULES, RULES, tmp_path / "out", "--workers", "1")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((tmp_path / "out" / "simulation.json").read_text())
+    assert summary["changed"] == 0
+    assert all(row["delta"] in ("0", "0.00") for row in summary["cost_by_currency"].values())
+    assert summary["top_movers"] == {}
+
+
+def test_invalid_lines_are_counted_not_fatal(tmp_path: Path) -> None:
+    events = tmp_path / "events.jsonl"
+    events.write_text(SAMPLE.read_text().splitlines()[0] + "\n{\"failure\": {}}\nnot json\n")
+    result = simulate(events, RULES, RULES, tmp_path / "out", "--workers", "1")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((tmp_path / "out" / "simulation.json").read_text())
+    assert summary["events"] == 3 and summary["invalid"] == 2 and summary["compared"] == 1
+    assert summary["invalid_examples"][0].startswith("line 2:")
+
+
+def test_progress_bar_on_a_terminal_and_quiet_when_piped(tmp_path: Path) -> None:
+    events = first_lines(tmp_path, 300)
+    piped = simulate(events, RULES, RULES, tmp_path / "piped", "--workers", "1")
+    assert "simulating" not in piped.stderr and "it/s" not in piped.stderr
+
+    primary, secondary = pty.openpty()
+    fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a terminal has a size
+    process = subprocess.Popen([sys.executable, "-m", "service.cli", "simulate", str(events), "--baseline",
+                                str(RULES), "--candidate", str(RULES), "--out", str(tmp_path / "tty"),
+                                "--workers", "1"], stdout=secondary, stderr=secondary, cwd=ROOT)
+    os.close(secondary)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(primary, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        output += chunk
+    process.wait(timeout=120)
+    os.close(primary)
+    assert process.returncode == 0
+    assert b"simulating" in output and b"300/300" in output
+
+
+def test_sample_events_are_reproducible_and_documented() -> None:
+    result = subprocess.run([sys.executable, "-m", "service.cli", "sample-events", "--count", "3000", "--seed", "7"],
+                            capture_output=True, cwd=ROOT, timeout=120)
+    assert result.returncode == 0
+    assert result.stdout == SAMPLE.read_bytes()
+    assert (ROOT / "samples" / "README.md").is_file()
