@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import textwrap
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
 from service.engine.findings import RulesetInvalid
 from service.webhooks import mapfile, mapping
-from tests.support import RULES
+from tests.support import ROOT, RULES
 
 SYSTEMS = ("zendesk", "jira", "freshdesk", "servicenow", "salesforce")
 
@@ -103,3 +104,18 @@ def test_selectors_pick_a_custom_field_by_id() -> None:
     mapped = mapping.apply(loaded, ticket)
     assert mapped.found_at["order.id"] == "ticket.custom_fields[id=360012345].value"
     assert mapped.event.model_dump()["order"] is None   # an order id without an amount is no order
+
+
+def test_check_command_reports_findings_and_fails(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+    import sys
+
+    shutil.copytree(RULES / "webhooks", tmp_path / "webhooks")
+    command = [sys.executable, "-m", "service.webhooks", "check", str(tmp_path / "webhooks")]
+    ok = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    assert ok.returncode == 0 and ok.stdout.count(": ok (") == 5
+    (tmp_path / "webhooks" / "jira.yaml").write_text(MINIMAL.replace("zendesk", "jira").replace("ticket.type", "a[b"))
+    broken = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    assert broken.returncode == 1
+    assert "jira.yaml:4: error bad-path: step `a[b` of `a[b` is not a key" in broken.stdout
