@@ -115,7 +115,7 @@ def test_check_command_reports_findings_and_fails(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "service.webhooks", "check", str(tmp_path / "webhooks")]
     ok = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
     assert ok.returncode == 0 and ok.stdout.count(": ok (") == 5
-    (tmp_path / "webhooks" / "jira.yaml").write_text(MINIMAL.replace("zendesk", "jira").replace("ticket.type", "a[b"))
+    (tmp_path / "webhooks" / "jira.yaml").write_text(MINIMAL.replace("zendesk", "jira").replace("ticket.type", "a..b"))
     broken = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
     assert broken.returncode == 1
-    assert "jira.yaml:4: error bad-path: step `a[b` of `a[b` is not a key" in broken.stdout
+    assert "jira.yaml:4: error bad-path: step `` of `a..b` is not a key" in broken.stdout
