@@ -223,3 +223,17 @@ def test_explain_lists_why_rules_did_not_match(client: httpx.Client) -> None:
     plain = client.post("/v1/decisions", json=CONTRACT_EXAMPLE).json()
     assert {k: v for k, v in body.items() if k != "explain"} == plain
     problem(client.post("/v1/decisions?explain=maybe", json=CONTRACT_EXAMPLE), 422)
+
+
+def test_explain_says_which_limit_clipped_a_component(client: httpx.Client) -> None:
+    event = {"failure": {"type": "late_delivery", "severity": 4, "root_cause": "provider"},
+             "customer": {"tier": "platinum"}, "order": {"amount": {"amount": "20.00", "currency": "EUR"}}}
+    body = client.post("/v1/decisions?explain=true", json=event).json()
+    credit = body["explain"]["components"]["credit"]
+    assert credit["set_by"] == ["tier-platinum-personal"]
+    assert credit["clipped_by"] == ["credit.max_percent_of_order", "total.max_percent_of_order"]
+    assert body["explain"]["components"]["refund"] == {"set_by": ["outcome-firm-sev4"], "clipped_by": []}
+    rules = {rule["id"]: rule for rule in body["explain"]["rules"]}
+    assert rules["customer-caused-explain"]["failed"] == {
+        "condition": "failure.root_cause == customer", "line": rules["customer-caused-explain"]["failed"]["line"],
+        "field": "failure.root_cause", "saw": "provider"}
