@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test,bench]'
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -72,3 +72,16 @@ image:
 # Build the image, then start it and ask it for a decision.
 image-test: image $(STAMP)
 	RECOVERY_IMAGE=$(IMAGE) $(BIN)/python -m pytest -q -p no:cacheprovider tests/deploy/image_smoke.py
+
+# --- Benchmarks (bench/README.md): a few minutes; wrk comes from apt (run as root).
+.PHONY: bench-profile
+WRK_INSTALL := apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk
+
+bench: $(STAMP)
+	@command -v wrk >/dev/null || { $(WRK_INSTALL) >/dev/null; }
+	$(BIN)/python -m bench
+
+# Profile the decision path (py-spy) into bench/results/profile.md.
+bench-profile: $(STAMP)
+	@command -v wrk >/dev/null || { $(WRK_INSTALL) >/dev/null; }
+	$(BIN)/python -m bench.profile

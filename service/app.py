@@ -12,7 +12,7 @@ from typing import AsyncIterator
 from fastapi import FastAPI
 
 from . import __version__, metrics, openapi, problems
-from .api import decisions, health, ruleset, webhooks
+from .api import bench, decisions, health, ruleset, webhooks
 from .api.body import BodyLimit
 from .auth import RateLimiter
 from .engine.registry import Registry, ReloadResult, Snapshot
@@ -63,6 +63,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ruleset.router)
     app.include_router(health.router)
     app.include_router(webhooks.router)
+    if settings.bench_routes:
+        app.include_router(bench.router)
 
     def limit_for(path: str) -> int:
         return settings.batch_max_body_bytes if path.endswith(":batch") else settings.max_body_bytes

@@ -49,6 +49,8 @@ class Settings(BaseSettings, WebhookSettings):
     """A file with more `name:key` entries for ADMIN_KEYS."""
     rate_limit_per_minute: int = Field(default=0, ge=0, le=10_000_000)
     """Requests per minute per key and worker process on /v1/* (429 above); 0 turns it off."""
+    bench_routes: bool = False
+    """Mount POST /bench/noop, the benchmark's baseline route (bench/README.md); off in production."""
 
     @model_validator(mode="after")
     def _keys(self) -> "Settings":

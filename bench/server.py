@@ -1,0 +1,131 @@
+"""The real server under test: `recovery serve` with the bench routes on, and its workers' memory.
+
+The server runs exactly as in production (`python -m service.cli serve`: uvicorn,
+httptools, uvloop, the glibc malloc settings it re-executes itself with), with
+`RECOVERY_BENCH_ROUTES=true` so POST /bench/noop answers beside POST /v1/decisions.
+With one worker uvicorn serves from the main process; with more, the workers are
+its `multiprocessing.spawn` children.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    host: str
+    port: int
+    workers: int
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def worker_pids(self) -> list[int]:
+        """The processes that serve requests (the main one when there is a single worker)."""
+        if self.workers == 1:
+            return [self.process.pid]
+        found = []
+        for child in _children(self.process.pid):
+            try:
+                cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"spawn_main" in cmdline:
+                found.append(child)
+        return sorted(found)
+
+    def rss_kib(self) -> list[int]:
+        """VmRSS of each worker, in KiB, from /proc/<pid>/status."""
+        return [vm_rss_kib(pid) for pid in self.worker_pids()]
+
+
+def _children(pid: int) -> list[int]:
+    out: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            out.extend(int(child) for child in (task / "children").read_text().split())
+        except OSError:
+            continue
+    return out
+
+
+def vm_rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+def _get(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+
+
+def _wait_ready(server: Server, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"the server exited with {server.process.returncode}:\n"
+                               f"{server.log.read_text(errors='replace')}")
+        # Every worker must be up, else the first seconds measure a half-started server.
+        if len(server.worker_pids()) == server.workers:
+            try:
+                if all(_get(server.url + "/readyz") == 200 for _ in range(server.workers * 4)):
+                    return
+            except (urllib.error.URLError, OSError):
+                pass
+        time.sleep(0.2)
+    raise RuntimeError(f"the server was not ready in {timeout}s:\n{server.log.read_text(errors='replace')}")
+
+
+@contextlib.contextmanager
+def running(workers: int, log: Path, rules_dir: Path | None = None, timeout: float = 90) -> Iterator[Server]:
+    """Start `recovery serve` with `workers` workers and the bench routes; stop it afterwards."""
+    port = free_port()
+    env = {**os.environ, "RECOVERY_HOST": "127.0.0.1", "RECOVERY_PORT": str(port),
+           "RECOVERY_WORKERS": str(workers), "RECOVERY_BENCH_ROUTES": "true"}
+    env.pop("PORT", None)
+    if rules_dir is not None:
+        env["RECOVERY_RULES_DIR"] = str(rules_dir)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as sink:
+        process = subprocess.Popen([sys.executable, "-m", "service.cli", "serve"], env=env, cwd=ROOT,
+                                   stdout=sink, stderr=subprocess.STDOUT)
+    server = Server("127.0.0.1", port, workers, process, log)
+    try:
+        _wait_ready(server, timeout)
+        yield server
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

@@ -1,0 +1,52 @@
+"""The targets issue 7 sets, checked against one run's figures.
+
+A target is PASS or MISS when the run measured what it names, and `n/a` when it
+did not (the quick mode sends no 1,000,000 decisions and runs no wrk); `n/a` is
+never counted as met.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+NOOP = "/bench/noop"
+DECIDE = "/v1/decisions"
+
+
+def _target(key: str, what: str, measured: float | None, limit: float, better: str,
+            reason: str | None = None) -> dict[str, Any]:
+    if measured is None or measured != measured:  # absent or NaN
+        status = "n/a"
+    elif better == "lower":
+        status = "PASS" if measured <= limit else "MISS"
+    else:
+        status = "PASS" if measured >= limit else "MISS"
+    out = {"key": key, "what": what, "measured": measured, "limit": limit,
+           "rule": f"{'<=' if better == 'lower' else '>='} {limit}", "status": status}
+    if status == "n/a":
+        out["reason"] = reason or "not measured in this run"
+    return out
+
+
+def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
+    engines = {entry["ruleset"]: entry for entry in results.get("engines", [])}
+    shipped = engines.get("shipped", {}).get("ratios", {}).get("service_vs_zen_p50")
+    largest = engines.get("generated-1000", {}).get("ratios", {}).get("service_vs_zen_p50")
+    http = results.get("http") or {}
+    two = http.get("workers", {}).get("2", {})
+    throughput = two.get("throughput", {}).get("decide_vs_noop_rps")
+    fixed = two.get("fixed_rate", {}).get(DECIDE, {}).get("latency_ms", {}).get("p99")
+    memory = two.get("memory", {})
+    growth = memory.get("max_growth_mib") if memory.get("decisions", 0) >= 1_000_000 else None
+    return [
+        _target("engine_shipped_vs_zen", "engine p50 on the shipped ruleset, as a share of zen-engine's",
+                shipped, 0.3, "lower"),
+        _target("engine_1000_vs_zen", "engine p50 on 1,000 generated rules, as a share of zen-engine's",
+                largest, 0.3, "lower"),
+        _target("decisions_vs_noop_rps_2w", "POST /v1/decisions req/s as a share of the no-op route's, 2 workers",
+                throughput, 0.7, "higher", "needs wrk and 2 workers (full mode)"),
+        _target("p99_at_half_ceiling_ms", "POST /v1/decisions p99 (ms) at half the no-op ceiling, 2 workers",
+                fixed, 5.0, "lower", "needs the no-op ceiling from wrk with 2 workers (full mode)"),
+        _target("rss_growth_1m_mib", "largest worker RSS growth (MiB) over 1,000,000 decisions",
+                growth, 5.0, "lower", "needs 1,000,000 decisions (full mode)"),
+    ]
