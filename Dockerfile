@@ -45,7 +45,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 recovery \
- && useradd --system --uid 10001 --gid recovery --home-dir /nonexistent --no-create-home \
+ && useradd --uid 10001 --gid recovery --home-dir /nonexistent --no-create-home \
       --shell /usr/sbin/nologin recovery
 
 COPY --from=builder /opt/recovery /opt/recovery

@@ -44,6 +44,19 @@ def pod_template(docs: Docs) -> dict[str, Any]:
     return one(docs, "Deployment")["spec"]["template"]
 
 
+def configmap(docs: Docs, suffix: str) -> dict[str, Any]:
+    found = [doc for doc in docs if doc["kind"] == "ConfigMap" and doc["metadata"]["name"].endswith(suffix)]
+    assert len(found) == 1, f"expected one ConfigMap named *{suffix}"
+    return found[0]
+
+
+def mounted(docs: Docs, volume_name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(volume, mount) of the main container."""
+    volumes = {volume["name"]: volume for volume in pod_spec(docs)["volumes"]}
+    mounts = {mount["name"]: mount for mount in container(docs)["volumeMounts"]}
+    return volumes[volume_name], mounts[volume_name]
+
+
 # --- lint and offline schema validation ------------------------------------------------
 
 @pytest.mark.parametrize("values", [[], ["-f", str(PRODUCTION_VALUES)]], ids=["default", "production"])
@@ -88,7 +101,7 @@ def test_the_validator_rejects_an_unknown_field() -> None:
 # --- what the default install deploys --------------------------------------------------
 
 def test_default_install_renders_the_expected_objects(default: Docs) -> None:
-    assert kinds(default) == ["ConfigMap", "Deployment", "HorizontalPodAutoscaler", "NetworkPolicy",
+    assert kinds(default) == ["ConfigMap", "ConfigMap", "Deployment", "HorizontalPodAutoscaler", "NetworkPolicy",
                               "PodDisruptionBudget", "Service", "ServiceAccount"]
     assert all(doc["metadata"]["namespace"] == NAMESPACE for doc in default)
 
@@ -136,31 +149,40 @@ def test_no_service_account_token_is_mounted(default: Docs) -> None:
 
 
 def test_tmp_is_a_size_limited_emptydir(default: Docs) -> None:
-    volumes = {volume["name"]: volume for volume in pod_spec(default)["volumes"]}
-    mounts = {mount["name"]: mount for mount in container(default)["volumeMounts"]}
-    assert volumes["tmp"]["emptyDir"] == {"sizeLimit": "64Mi"}
-    assert mounts["tmp"]["mountPath"] == "/tmp"
+    volume, mount = mounted(default, "tmp")
+    assert volume["emptyDir"] == {"sizeLimit": "64Mi"}
+    assert mount["mountPath"] == "/tmp"
 
 
-def test_rules_configmap_is_mounted_as_a_directory_at_the_rules_dir(default: Docs) -> None:
-    configmap = one(default, "ConfigMap")
-    volumes = {volume["name"]: volume for volume in pod_spec(default)["volumes"]}
-    mounts = {mount["name"]: mount for mount in container(default)["volumeMounts"]}
-    assert volumes["rules"]["configMap"]["name"] == configmap["metadata"]["name"]
-    assert "items" not in volumes["rules"]["configMap"], "items would hide files added later"
+@pytest.mark.parametrize(("volume", "suffix", "variable", "path"), [
+    ("rules", "-rules", "RECOVERY_RULES_DIR", "/etc/recovery/rules"),
+    ("webhook-mappings", "-webhook-mappings", "RECOVERY_WEBHOOK_MAPPINGS_DIR", "/etc/recovery/webhooks"),
+])
+def test_configmaps_are_mounted_as_directories_where_the_service_reads(
+        default: Docs, volume: str, suffix: str, variable: str, path: str) -> None:
+    source, mount = mounted(default, volume)
+    assert source["configMap"]["name"] == configmap(default, suffix)["metadata"]["name"]
+    assert "items" not in source["configMap"], "items would hide files added later"
     # A subPath mount never sees ConfigMap updates: live reload needs the whole directory.
-    assert "subPath" not in mounts["rules"]
-    assert mounts["rules"]["readOnly"] is True
-    assert mounts["rules"]["mountPath"] == env_of(default)["RECOVERY_RULES_DIR"] == "/etc/recovery/rules"
+    assert "subPath" not in mount
+    assert mount["readOnly"] is True
+    assert mount["mountPath"] == env_of(default)[variable] == path
 
 
 def test_rules_configmap_holds_the_shipped_rules_byte_for_byte(default: Docs) -> None:
-    data = one(default, "ConfigMap")["data"]
+    data = configmap(default, "-rules")["data"]
     shipped = {path.name: path.read_bytes() for path in loader.rules_files(RULES)}
     assert {name: text.encode() for name, text in data.items()} == shipped
     # so pods serve the same ruleset revision (digest) as `make run` does
     assert loader.load_sources({name: text.encode() for name, text in data.items()}).digest == \
         loader.load_dir(RULES).digest
+
+
+def test_webhook_mappings_configmap_holds_every_shipped_mapping(default: Docs) -> None:
+    data = configmap(default, "-webhook-mappings")["data"]
+    shipped = {path.name: path.read_bytes() for path in (RULES / "webhooks").glob("*.yaml")}
+    assert shipped, "rules/webhooks/ holds the shipped mappings"
+    assert {name: text.encode() for name, text in data.items()} == shipped
 
 
 def test_a_rules_change_updates_the_configmap_without_rolling_pods(tmp_path: Path) -> None:
@@ -169,16 +191,19 @@ def test_a_rules_change_updates_the_configmap_without_rolling_pods(tmp_path: Pat
     before = render(chart=chart)
     ruleset = chart / "rules" / "ruleset.yaml"
     ruleset.write_text(ruleset.read_text() + "\n# tuned by CX ops\n")
+    mapping = chart / "rules" / "webhooks" / "zendesk.yaml"
+    mapping.write_text(mapping.read_text() + "\n# tuned by CX ops\n")
     after = render(chart=chart)
-    assert one(before, "ConfigMap")["data"] != one(after, "ConfigMap")["data"]
+    assert configmap(before, "-rules")["data"] != configmap(after, "-rules")["data"]
+    assert configmap(before, "-webhook-mappings")["data"] != configmap(after, "-webhook-mappings")["data"]
     assert pod_template(before) == pod_template(after), "a rules change must not restart pods"
 
 
-def test_an_existing_rules_configmap_replaces_the_shipped_one() -> None:
-    docs = render("--set", "rules.existingConfigMap=cx-rules")
+def test_existing_configmaps_replace_the_shipped_ones() -> None:
+    docs = render("--set", "rules.existingConfigMap=cx-rules", "--set", "webhookMappings.existingConfigMap=cx-maps")
     assert "ConfigMap" not in kinds(docs)
-    volumes = {volume["name"]: volume for volume in pod_spec(docs)["volumes"]}
-    assert volumes["rules"]["configMap"]["name"] == "cx-rules"
+    assert mounted(docs, "rules")[0]["configMap"]["name"] == "cx-rules"
+    assert mounted(docs, "webhook-mappings")[0]["configMap"]["name"] == "cx-maps"
 
 
 def test_graceful_shutdown_outlasts_the_servers_30_second_drain(default: Docs) -> None:
@@ -294,7 +319,7 @@ def test_production_takes_keys_from_an_existing_secret(production: Docs) -> None
 # --- production values -------------------------------------------------------------------
 
 def test_production_values_scale_out_with_several_workers(production: Docs) -> None:
-    assert kinds(production) == ["ConfigMap", "Deployment", "HorizontalPodAutoscaler", "NetworkPolicy",
+    assert kinds(production) == ["ConfigMap", "ConfigMap", "Deployment", "HorizontalPodAutoscaler", "NetworkPolicy",
                                  "PodDisruptionBudget", "Service", "ServiceAccount", "ServiceMonitor"]
     hpa = one(production, "HorizontalPodAutoscaler")
     assert hpa["spec"]["minReplicas"] >= 3

@@ -63,3 +63,8 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- define "service-recovery.secretName" -}}
 {{- printf "%s-env" (include "service-recovery.fullname" .) }}
 {{- end }}
+
+{{/* The ConfigMap that holds the webhook mapping files. */}}
+{{- define "service-recovery.webhookMappingsConfigMap" -}}
+{{- .Values.webhookMappings.existingConfigMap | default (printf "%s-webhook-mappings" (include "service-recovery.fullname" .)) }}
+{{- end }}
