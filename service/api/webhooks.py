@@ -11,6 +11,7 @@ one of RESULTS.
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Callable, Coroutine
 
 import orjson
@@ -32,6 +33,7 @@ from .body import check_json_media_type, read_body
 from .decisions import decide_event, engine_down, live
 
 router = APIRouter(tags=["webhooks"])
+log = logging.getLogger("service.webhooks")
 
 RESULTS = ("decided", "unauthorized", "unmappable", "invalid", "unavailable")
 
@@ -162,6 +164,10 @@ def _salesforce(request: Request, system: System, ticket_mapping: mapping.Mappin
             errors.extend({**error, "loc": ["Notification", index, *error["loc"]]} for error in exc.errors or [])
             continue
         decision_ids.append(decision["decision_id"])
+        # The acknowledgement cannot carry the decision: the log line is where ops find it.
+        log.info("salesforce notification %s (case %s) decided: %s", notification["NotificationId"],
+                 notification["sObject"].get("CaseNumber") or notification["sObject"].get("Id"),
+                 decision["decision_id"])
     if errors:
         raise _Unmappable(system.name, errors)
     return Response(salesforce.ACK, media_type="text/xml; charset=utf-8",

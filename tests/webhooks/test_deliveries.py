@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support import Server
 from tests.webhooks import deliveries as d
 from tests.webhooks.conftest import API_KEY
 
@@ -115,13 +116,15 @@ def salesforce(hooks: httpx.Client, body: bytes, token: str = d.SALESFORCE_TOKEN
     return hooks.post("/v1/webhooks/salesforce", params={"token": token}, content=body, headers=d.XML)
 
 
-def test_salesforce_message_is_acknowledged_with_one_decision_per_case(hooks: httpx.Client) -> None:
+def test_salesforce_message_is_acknowledged_with_one_decision_per_case(hooks: httpx.Client,
+                                                                      webhook_server: Server) -> None:
     response = salesforce(hooks, d.salesforce_message(d.RUDE_AGENT_CASE, d.CUSTOMER_ERROR_CASE))
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/xml")
     assert "<Ack>true</Ack>" in response.text and "notificationsResponse" in response.text
     ids = response.headers["x-recovery-decision-ids"].split(",")
     assert len(ids) == 2
+    assert f"(case 00001026) decided: {ids[0]}" in webhook_server.logs()
     # The ack cannot carry the decisions: ask /v1/decisions for the events the cases map to.
     rude = {"event_id": "salesforce:00001026",
             "failure": {"type": "rude_agent", "severity": 2, "root_cause": "provider", "recurring": False,
