@@ -127,6 +127,11 @@ class _Resolver:
                 if _is_absent(raw):
                     looks.append(_Look(path.text))
                     continue
+                if isinstance(raw, dict):
+                    unconvertible = True
+                    keys_shown = ", ".join(sorted(map(str, raw))[:6])
+                    looks.append(_Look(path.text, raw, f"an object (keys {keys_shown}): point `from` at one of them"))
+                    continue
                 if source.values is not None:
                     keys = {lookup_key(element) for element in _elements(raw, source.split)}
                     hit = next((value for key, value in source.values if key in keys), None)

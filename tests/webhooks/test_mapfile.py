@@ -119,3 +119,13 @@ def test_check_command_reports_findings_and_fails(tmp_path: Path) -> None:
     broken = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
     assert broken.returncode == 1
     assert "jira.yaml:4: error bad-path: step `` of `a..b` is not a key" in broken.stdout
+
+
+def test_an_object_where_a_value_was_expected_says_which_keys_it_has() -> None:
+    text = MINIMAL + "  customer.tier: {from: ticket.tier, values: {gold: gold}}\n"
+    loaded = mapfile.load("zendesk.yaml", text.encode(), "zendesk")
+    with pytest.raises(mapping.Unmappable) as caught:
+        mapping.apply(loaded, {"ticket": {"id": "1", "type": "wrong_item", "tier": {"value": "Gold", "id": "10031"}}})
+    [error] = caught.value.errors
+    assert error["loc"] == ["customer", "tier"]
+    assert error["looked_at"][0]["problem"] == "an object (keys id, value): point `from` at one of them"

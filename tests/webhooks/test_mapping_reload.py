@@ -7,8 +7,6 @@ import os
 import shutil
 from pathlib import Path
 
-import httpx
-
 from tests.support import RULES, running_server
 from tests.webhooks import deliveries as d
 
