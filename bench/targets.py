@@ -37,7 +37,10 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
     throughput = two.get("throughput", {}).get("decide_vs_noop_rps")
     fixed = two.get("fixed_rate", {}).get(DECIDE, {}).get("latency_ms", {}).get("p99")
     memory = two.get("memory", {})
-    growth = memory.get("max_growth_mib") if memory.get("decisions", 0) >= 1_000_000 else None
+    decisions = memory.get("decisions", 0)
+    growth = memory.get("max_growth_mib") if decisions >= 1_000_000 else None
+    growth_reason = (f"only {decisions:,} decisions fitted in the time budget (machine busy)"
+                     if memory.get("planned", 0) >= 1_000_000 else "needs 1,000,000 decisions (full mode)")
     return [
         _target("engine_shipped_vs_zen", "engine p50 on the shipped ruleset, as a share of zen-engine's",
                 shipped, 0.3, "lower"),
@@ -48,5 +51,5 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
         _target("p99_at_half_ceiling_ms", "POST /v1/decisions p99 (ms) at half the no-op ceiling, 2 workers",
                 fixed, 5.0, "lower", "needs the no-op ceiling from wrk with 2 workers (full mode)"),
         _target("rss_growth_1m_mib", "largest worker RSS growth (MiB) over 1,000,000 decisions",
-                growth, 5.0, "lower", "needs 1,000,000 decisions (full mode)"),
+                growth, 5.0, "lower", growth_reason),
     ]

@@ -3,9 +3,9 @@
 wrk sends GETs unless a Lua script builds the requests, so `script()` writes one
 that pre-formats a POST for each benchmark event and cycles through them, and
 whose `done()` prints the summary as one JSON line (exact percentiles, error
-counts) instead of wrk's human table. With `stop_after`, each wrk thread stops
-once it has received its share of responses, which is how the memory run makes
-exactly (a few more than) N decisions.
+counts) instead of wrk's human table. wrk runs for a duration, not a count (a
+thread that stops early still waits for the duration), so the memory run tops
+up in chunks until it has its count.
 """
 
 from __future__ import annotations
@@ -27,8 +27,6 @@ local bodies = {
 }
 local requests = {}
 local counter = 0
-local received = 0
-local limit = %(limit)d
 
 function init(args)
   for i, body in ipairs(bodies) do
@@ -40,7 +38,7 @@ function request()
   counter = counter + 1
   return requests[(counter %% #requests) + 1]
 end
-%(response)s
+
 function done(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
@@ -49,15 +47,6 @@ function done(summary, latency, requests)
     '"latency_us": {"p50": %%d, "p90": %%d, "p99": %%d, "max": %%d, "mean": %%.1f}}\\n',
     summary.requests, summary.duration, summary.bytes, e.connect, e.read, e.write, e.status, e.timeout,
     latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max, latency.mean))
-end
-"""
-
-_STOP = """
-function response(status, headers, body)
-  received = received + 1
-  if limit > 0 and received >= limit then
-    wrk.thread:stop()
-  end
 end
 """
 
@@ -87,12 +76,10 @@ def available() -> bool:
     return shutil.which("wrk") is not None
 
 
-def script(path: Path, route: str, bodies: Sequence[bytes], stop_after: int = 0) -> Path:
+def script(path: Path, route: str, bodies: Sequence[bytes]) -> Path:
     """Write the Lua script that POSTs `bodies` in turn to `route`."""
     quoted = ",\n".join(f"  [==[{body.decode()}]==]" for body in bodies)
-    per_thread = -(-stop_after // THREADS) if stop_after else 0
-    text = _TEMPLATE % {"bodies": quoted, "path": route, "limit": per_thread, "mark": MARK,
-                        "response": _STOP if stop_after else ""}
+    text = _TEMPLATE % {"bodies": quoted, "path": route, "mark": MARK}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     return path
