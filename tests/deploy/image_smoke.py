@@ -138,6 +138,13 @@ def test_image_config(config: dict[str, Any]) -> None:
     assert "8080/tcp" in config["ExposedPorts"]
 
 
+def test_the_build_secret_did_not_stay_in_the_image(container: str) -> None:
+    root = Path(buildah("mount", container).strip())
+    assert (root / "app" / "rules" / "ruleset.yaml").is_file()
+    assert not (root / "run" / "secrets").exists(), "the ca-bundle build secret was mounted for one step only"
+    assert not list((root / "app").glob("**/.env*")) and not (root / "src").exists()
+
+
 def test_runs_as_the_unprivileged_user_without_a_compiler(container: str) -> None:
     assert run_in(container, "id", "-u").stdout.strip() == "10001"
     found = run_in(container, "sh", "-c", "command -v gcc cc c99 || echo none")
