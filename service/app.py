@@ -14,8 +14,11 @@ from fastapi import FastAPI
 from . import __version__, metrics, openapi, problems
 from .api import bench, decisions, health, ruleset, webhooks
 from .api.body import BodyLimit
+from .api.observe import Observe
 from .auth import RateLimiter
+from .logs import CustomerMask
 from .engine.registry import Registry, ReloadResult, Snapshot
+from .server import install_drain
 from .settings import Settings, get_settings
 from .watcher import watch
 
@@ -26,8 +29,7 @@ def record_reload(result: ReloadResult, live: Snapshot | None) -> None:
     metrics.RELOADS.labels(result.status).inc()
     if live is not None and result.status == "loaded":
         meta = live.ruleset.meta
-        metrics.RULESET.info({"name": meta.name, "version": meta.version, "digest": live.digest})
-        metrics.RULESET_RULES.set(len(live.ruleset.rules))
+        metrics.ruleset_loaded(meta.name, meta.version, live.digest, len(live.ruleset.rules))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -42,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.error("no valid ruleset at %s; /readyz answers 503 until one loads", settings.rules_dir)
         if not keys.enabled:
             log.warning("no API keys configured: /v1/* is open to anyone who can reach it")
+        install_drain(settings.shutdown_drain_seconds)
         watcher = None
         if settings.reload_interval_seconds > 0:
             watcher = asyncio.create_task(watch(registry, settings.reload_interval_seconds))
@@ -58,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.registry = registry
     app.state.keys = keys
     app.state.limiter = RateLimiter(settings.rate_limit_per_minute)
+    app.state.mask = CustomerMask(settings.log_customer_fields, settings.log_hash_salt)
     problems.install(app)
     app.include_router(decisions.router)
     app.include_router(ruleset.router)
@@ -70,5 +74,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return settings.batch_max_body_bytes if path.endswith(":batch") else settings.max_body_bytes
 
     app.add_middleware(BodyLimit, limit_for=limit_for)
+    app.add_middleware(Observe, digest=lambda: registry.current.digest if registry.current else None)
     app.openapi = functools.partial(openapi.build, app)  # type: ignore[method-assign]
     return app

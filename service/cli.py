@@ -49,11 +49,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
+    import atexit
+    import shutil
+    import tempfile
+
     import uvicorn
 
+    from .logs import uvicorn_config
+
+    if settings.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Workers write metric samples here so that any worker's /metrics reports all of them.
+        metrics_dir = tempfile.mkdtemp(prefix="recovery-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+        atexit.register(shutil.rmtree, metrics_dir, True)
     uvicorn.run("service.app:create_app", factory=True, host=settings.host, port=settings.port,
                 workers=settings.workers, http="httptools", loop="uvloop", access_log=False,
-                log_level=settings.log_level, timeout_graceful_shutdown=30, server_header=False)
+                log_config=uvicorn_config(settings.log_level), log_level=settings.log_level,
+                timeout_graceful_shutdown=30, server_header=False)
     return 0
 
 

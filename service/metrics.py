@@ -1,13 +1,17 @@
 """Prometheus metrics, served at /metrics. No customer, ticket or event ids as labels.
 
-Each worker process keeps its own registry (Prometheus scrapes pods, and the
-Service balances requests over workers, so per-process series are summed by
-the query). Labels are low-cardinality enums only.
+With several worker processes, `recovery serve` points PROMETHEUS_MULTIPROC_DIR at
+a fresh directory before the workers start, so every worker writes its samples
+there and a scrape of any worker reports the sum over all of them. Labels are
+low-cardinality values only (routes, statuses, rule ids, enums).
 """
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
+import os
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import multiprocess
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -31,10 +35,32 @@ REQUEST_SECONDS = Histogram(
 RELOADS = Counter(
     "recovery_ruleset_reloads_total", "Ruleset reloads by result (loaded, unchanged, failed)", ["result"],
     registry=REGISTRY)
-RULESET = Info(
-    "recovery_ruleset", "The live ruleset", registry=REGISTRY)
+RULESET = Gauge(
+    "recovery_ruleset_info", "The live ruleset: 1 for the digest each worker serves, 0 for earlier ones",
+    ["name", "version", "digest"], registry=REGISTRY, multiprocess_mode="livemax")
 RULESET_RULES = Gauge(
-    "recovery_ruleset_rules", "Rules in the live ruleset", registry=REGISTRY)
+    "recovery_ruleset_rules", "Rules in the live ruleset", registry=REGISTRY, multiprocess_mode="livemax")
 WEBHOOK_DELIVERIES = Counter(
     "recovery_webhook_deliveries_total", "Webhook deliveries by system and result", ["system", "result"],
     registry=REGISTRY)
+
+
+_live: tuple[str, str, str] | None = None
+
+
+def ruleset_loaded(name: str, version: str, digest: str, rules: int) -> None:
+    global _live
+    if _live is not None:
+        RULESET.labels(*_live).set(0)
+    _live = (name, version, digest)
+    RULESET.labels(*_live).set(1)
+    RULESET_RULES.set(rules)
+
+
+def exposition() -> tuple[bytes, str]:
+    """The text exposition for a scrape: this process, or all workers in multiprocess mode."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST

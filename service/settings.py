@@ -49,6 +49,12 @@ class Settings(BaseSettings, WebhookSettings):
     """A file with more `name:key` entries for ADMIN_KEYS."""
     rate_limit_per_minute: int = Field(default=0, ge=0, le=10_000_000)
     """Requests per minute per key and worker process on /v1/* (429 above); 0 turns it off."""
+    shutdown_drain_seconds: float = Field(default=1.0, ge=0, le=60)
+    """On SIGTERM, keep serving this long (readiness 503) before closing idle connections."""
+    log_customer_fields: Literal["hash", "omit", "plain"] = "hash"
+    """How decision log lines carry customer and order ids: hashed, left out, or as sent."""
+    log_hash_salt: str = ""
+    """A secret salt for hashed ids, so they cannot be recomputed from guessed ids."""
     bench_routes: bool = False
     """Mount POST /bench/noop, the benchmark's baseline route (bench/README.md); off in production."""
 

@@ -8,6 +8,7 @@ hand-off cost. Throughput comes from worker processes.
 from __future__ import annotations
 
 import json
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -21,6 +22,7 @@ from ..engine.runtime import EngineError
 from ..models import BatchRequest, BatchResponse, Decision, FailureEvent
 from ..problems import ProblemError, from_errors, from_validation, responses, validation_errors
 from ..recovery.decide import EventRejected, decide
+from . import record
 from .body import read_json
 from .security import require
 
@@ -68,17 +70,23 @@ async def post_decision(request: Request,
                         ) -> Response:
     body = await read_json(request, request.app.state.settings.body_timeout_seconds)
     snapshot = live(request)
+    started = time.perf_counter()
     try:
         event = FailureEvent.model_validate_json(body)
     except ValidationError as exc:
+        record.refused("invalid")
         raise from_validation(exc) from None
     try:
         decision = decide_event(request.app.state.registry, snapshot, event, explain)
     except EventRejected as exc:
+        record.refused("invalid", event.failure.root_cause)
         raise from_errors(exc.errors) from None
     except EngineError as exc:
+        record.refused("error", event.failure.root_cause)
         raise engine_down(exc) from exc
-    return Response(orjson.dumps(decision), media_type="application/json")
+    payload = orjson.dumps(decision)
+    record.decided(event, decision, time.perf_counter() - started, request.app.state.mask, "api")
+    return Response(payload, media_type="application/json")
 
 
 def _parse_batch(body: bytes) -> list[Any]:
@@ -115,21 +123,27 @@ async def post_batch(request: Request) -> Response:
     registry = request.app.state.registry
     results: list[dict[str, Any]] = []
     decided = 0
+    mask = request.app.state.mask
     for index, raw in enumerate(events):
+        started = time.perf_counter()
         try:
             event = FailureEvent.model_validate(raw)
             decision = decide_event(registry, snapshot, event, False)
         except ValidationError as exc:
+            record.refused("invalid")
             problem = from_errors(validation_errors(exc.errors(include_url=False)))
             results.append({"index": index, "status": 422, "problem": problem.body()})
             continue
         except EventRejected as exc:
+            record.refused("invalid", event.failure.root_cause)
             results.append({"index": index, "status": 422, "problem": from_errors(exc.errors).body()})
             continue
         except EngineError as exc:
+            record.refused("error", event.failure.root_cause)
             results.append({"index": index, "status": 503, "problem": engine_down(exc).body()})
             continue
         decided += 1
+        record.decided(event, decision, time.perf_counter() - started, mask, "batch")
         results.append({"index": index, "status": 200, "decision": decision})
     payload = {"results": results, "decided": decided, "rejected": len(results) - decided}
     return Response(orjson.dumps(payload), media_type="application/json")

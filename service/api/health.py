@@ -1,4 +1,4 @@
-"""Probes: /livez (the process answers), /readyz and /healthz (a valid ruleset is live)."""
+"""Probes: /livez (the process answers), /readyz and /healthz (a valid ruleset is live); /metrics."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict
 from starlette.responses import Response
 
+from .. import metrics
+from ..server import shutting_down
 from ..problems import ProblemError, responses
 from .ruleset import describe
 
@@ -21,6 +23,8 @@ class Status(BaseModel):
 
 
 def _ready(request: Request) -> Response:
+    if shutting_down.is_set():
+        raise ProblemError(503, "shutting-down", "this instance is shutting down", headers={"Retry-After": "1"})
     registry = request.app.state.registry
     snapshot = registry.current
     failure = registry.last_failure.as_dict() if registry.last_failure else None
@@ -29,6 +33,14 @@ def _ready(request: Request) -> Response:
                            extra={"last_reload_failure": failure})
     body: dict[str, Any] = {"status": "ready", "ruleset": describe(snapshot), "last_reload_failure": failure}
     return Response(orjson.dumps(body), media_type="application/json")
+
+
+@router.get("/metrics", operation_id="metrics", summary="Prometheus metrics (text exposition format)",
+            response_model=None, responses={200: {"description": "Prometheus text exposition",
+                                                  "content": {"text/plain": {"schema": {"type": "string"}}}}})
+async def get_metrics() -> Response:
+    body, content_type = metrics.exposition()
+    return Response(body, media_type=content_type)
 
 
 @router.get("/livez", operation_id="livez", summary="Liveness: the process answers", response_model=Status)
