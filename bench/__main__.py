@@ -73,9 +73,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="where to write the JSON results")
     parser.add_argument("--tmp", type=Path, default=BENCH / "results" / "tmp",
                         help="scratch directory: generated rulesets, wrk scripts, server logs")
-    parser.add_argument("--budget", type=float, default=510,
+    parser.add_argument("--budget", type=float, default=480,
                         help="seconds the run may take; the memory run stops short when they run out "
-                             "(default 510, so that `make bench` stays under 10 minutes with the install)")
+                             "(default 480, so that `make bench` stays under 10 minutes with the install)")
     parser.add_argument("--readme", action=argparse.BooleanOptionalAction, default=None,
                         help="rewrite the results table in bench/README.md (default: only in a full run)")
     args = parser.parse_args(argv)
