@@ -12,7 +12,7 @@ from typing import AsyncIterator
 from fastapi import FastAPI
 
 from . import __version__, metrics, openapi, problems
-from .api import bench, decisions, health, ruleset, webhooks
+from .api import bench, decisions, health, ruleset, simulations, webhooks
 from .api.body import BodyLimit
 from .api.observe import Observe
 from .auth import RateLimiter
@@ -65,13 +65,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     app.include_router(decisions.router)
     app.include_router(ruleset.router)
+    app.include_router(simulations.router)
     app.include_router(health.router)
     app.include_router(webhooks.router)
     if settings.bench_routes:
         app.include_router(bench.router)
 
     def limit_for(path: str) -> int:
-        return settings.batch_max_body_bytes if path.endswith(":batch") else settings.max_body_bytes
+        if path.endswith(":batch") or path == "/v1/simulations":
+            return settings.batch_max_body_bytes
+        return settings.max_body_bytes
 
     app.add_middleware(BodyLimit, limit_for=limit_for)
     app.add_middleware(Observe, digest=lambda: registry.current.digest if registry.current else None)

@@ -20,6 +20,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from .webhooks.settings import WebhookSettings
 
 SHIPPED_RULES = Path(__file__).resolve().parent.parent / "rules"
+SHIPPED_SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "events.jsonl"
 
 
 class Settings(BaseSettings, WebhookSettings):
@@ -49,6 +50,10 @@ class Settings(BaseSettings, WebhookSettings):
     """A file with more `name:key` entries for ADMIN_KEYS."""
     rate_limit_per_minute: int = Field(default=0, ge=0, le=10_000_000)
     """Requests per minute per key and worker process on /v1/* (429 above); 0 turns it off."""
+    simulation_dirs: str = ""
+    """Rules directories the console may compare against: comma-separated `name=/path` entries."""
+    simulation_events: Path | None = SHIPPED_SAMPLE if SHIPPED_SAMPLE.is_file() else None
+    """JSONL events a simulation replays when the request brings none (the shipped sample)."""
     shutdown_drain_seconds: float = Field(default=1.0, ge=0, le=60)
     """On SIGTERM, keep serving this long (readiness 503) before closing idle connections."""
     log_customer_fields: Literal["hash", "omit", "plain"] = "hash"
@@ -67,6 +72,19 @@ class Settings(BaseSettings, WebhookSettings):
         except (KeyConfigError, OSError) as exc:
             raise ValueError(str(exc)) from None
         return self
+
+    @field_validator("simulation_dirs")
+    @classmethod
+    def _simulation_dirs(cls, value: str) -> str:
+        for entry in filter(None, (part.strip() for part in value.split(","))):
+            name, sep, path = entry.partition("=")
+            if not sep or not name.strip() or not Path(path.strip()).is_dir():
+                raise ValueError(f"{entry!r} is not `name=/existing/directory`")
+        return value
+
+    def simulation_directories(self) -> dict[str, Path]:
+        pairs = (entry.partition("=") for entry in self.simulation_dirs.split(",") if entry.strip())
+        return {name.strip(): Path(path.strip()) for name, _, path in pairs}
 
     def key_store(self) -> "KeyStore":
         from .auth import KeyStore

@@ -32,12 +32,43 @@ SEGMENTS = ("tier", "failure_type", "root_cause")
 DIMENSIONS = ("distributive", "procedural", "interactional")
 COMPARED_KEYS = ("mix", "estimated_cost", "justice", "approval", "process_recovery")
 
-_rulesets: tuple[Snapshot, Snapshot] | None = None
+class Comparer:
+    """Decides events under two snapshots and says how the decisions differ."""
+
+    def __init__(self, baseline: Snapshot, candidate: Snapshot):
+        self.baseline = baseline
+        self.candidate = candidate
+
+    def record(self, line: int, raw: bytes | dict[str, Any]) -> tuple[Any, ...]:
+        try:
+            if isinstance(raw, dict):
+                event = FailureEvent.model_validate(raw)
+            else:
+                event = FailureEvent.model_validate_json(raw)
+        except ValidationError as exc:
+            message = exc.errors(include_url=False)[0]
+            return (line, "invalid", f"{'.'.join(map(str, message['loc']))}: {message['msg']}")
+        before, after = (_decide(snapshot, event) for snapshot in (self.baseline, self.candidate))
+        if before is None or after is None:
+            return (line, "rejected", "baseline" if before is None else "candidate")
+        changed = any(before[key] != after[key] for key in COMPARED_KEYS)
+        cost_b = before["estimated_cost"]
+        cost_c = after["estimated_cost"]
+        currency = cost_b["currency"] if cost_b else None
+        failure = event.failure
+        return (line, "ok", event.event_id, changed, currency, event.customer.tier, failure.type,
+                failure.root_cause, cost_b["amount"] if cost_b else None, cost_c["amount"] if cost_c else None,
+                before["approval"]["required"], after["approval"]["required"],
+                tuple(not before["justice"][d]["addressed"] for d in DIMENSIONS),
+                tuple(not after["justice"][d]["addressed"] for d in DIMENSIONS))
+
+
+_comparer: Comparer | None = None
 
 
 def _init(baseline: str, candidate: str) -> None:
-    global _rulesets
-    _rulesets = (load_snapshot(baseline), load_snapshot(candidate))
+    global _comparer
+    _comparer = Comparer(load_snapshot(baseline), load_snapshot(candidate))
 
 
 def _decide(snapshot: Snapshot, event: FailureEvent) -> dict[str, Any] | None:
@@ -47,30 +78,9 @@ def _decide(snapshot: Snapshot, event: FailureEvent) -> dict[str, Any] | None:
         return None
 
 
-def _record(line: int, raw: bytes) -> tuple[Any, ...]:
-    assert _rulesets is not None
-    try:
-        event = FailureEvent.model_validate_json(raw)
-    except ValidationError as exc:
-        message = exc.errors(include_url=False)[0]
-        return (line, "invalid", f"{'.'.join(map(str, message['loc']))}: {message['msg']}")
-    before, after = (_decide(snapshot, event) for snapshot in _rulesets)
-    if before is None or after is None:
-        return (line, "rejected", "baseline" if before is None else "candidate")
-    changed = any(before[key] != after[key] for key in COMPARED_KEYS)
-    cost_b = before["estimated_cost"]
-    cost_c = after["estimated_cost"]
-    currency = cost_b["currency"] if cost_b else None
-    failure = event.failure
-    return (line, "ok", event.event_id, changed, currency, event.customer.tier, failure.type, failure.root_cause,
-            cost_b["amount"] if cost_b else None, cost_c["amount"] if cost_c else None,
-            before["approval"]["required"], after["approval"]["required"],
-            tuple(not before["justice"][d]["addressed"] for d in DIMENSIONS),
-            tuple(not after["justice"][d]["addressed"] for d in DIMENSIONS))
-
-
 def _work(chunk: list[tuple[int, bytes]]) -> list[tuple[Any, ...]]:
-    return [_record(line, raw) for line, raw in chunk]
+    assert _comparer is not None
+    return [_comparer.record(line, raw) for line, raw in chunk]
 
 
 def _chunks(path: Path) -> Iterator[list[tuple[int, bytes]]]:
@@ -189,21 +199,31 @@ def run(events: Path, baseline: Path, candidate: Path, *, workers: int | None = 
                     bar.update(len(batch))
     finally:
         bar.close()
-    return _summary(totals, events, baseline, candidate)
+    base, cand = load_snapshot(baseline), load_snapshot(candidate)
+    try:
+        return _summary(totals, str(events), {"directory": str(baseline), "digest": base.digest},
+                        {"directory": str(candidate), "digest": cand.digest})
+    finally:
+        base.engine.close()
+        cand.engine.close()
+
+
+def compare(events: Iterable[dict[str, Any]], baseline: Snapshot, candidate: Snapshot, *, label: str,
+            baseline_label: str, candidate_label: str, top: int = 20) -> dict[str, Any]:
+    """The same summary for events in memory and snapshots already built (the HTTP route)."""
+    comparer = Comparer(baseline, candidate)
+    totals = _Totals()
+    for line, event in enumerate(events, start=1):
+        _add(totals, comparer.record(line, event), top)
+    return _summary(totals, label, {"directory": baseline_label, "digest": baseline.digest},
+                    {"directory": candidate_label, "digest": candidate.digest})
 
 
 def _rate(count: int, of: int) -> float:
     return round(count / of, 4) if of else 0.0
 
 
-def _summary(totals: _Totals, events: Path, baseline: Path, candidate: Path) -> dict[str, Any]:
-    base, cand = load_snapshot(baseline), load_snapshot(candidate)
-    try:
-        digests = {"baseline": base.digest, "candidate": cand.digest}
-    finally:
-        base.engine.close()
-        cand.engine.close()
-
+def _summary(totals: _Totals, events: str, baseline: dict[str, str], candidate: dict[str, str]) -> dict[str, Any]:
     def money_row(before: Decimal, after: Decimal) -> dict[str, Any]:
         delta = after - before
         return {"baseline": f"{before:f}", "candidate": f"{after:f}", "delta": f"{delta:f}",
@@ -217,9 +237,9 @@ def _summary(totals: _Totals, events: Path, baseline: Path, candidate: Path) -> 
                          **money_row(before, after)})
         segments[name] = rows
     return {
-        "events_file": str(events),
-        "baseline": {"directory": str(baseline), "digest": digests["baseline"]},
-        "candidate": {"directory": str(candidate), "digest": digests["candidate"]},
+        "events_file": events,
+        "baseline": baseline,
+        "candidate": candidate,
         "events": totals.events,
         "compared": totals.compared,
         "invalid": totals.invalid,

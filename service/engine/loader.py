@@ -55,6 +55,8 @@ class RulesetDef:
     warnings: tuple[Finding, ...] = field(default=())
     #: where each top-level section was declared: name -> (file, line)
     sections: Mapping[str, tuple[str, int | None]] = field(default_factory=dict)
+    #: the files as loaded: name -> bytes
+    sources: Mapping[str, bytes] = field(default_factory=dict, repr=False)
 
     @property
     def by_id(self) -> dict[str, RuleDef]:
@@ -240,6 +242,7 @@ class _Assembler:
             tier_rank=tier_rank,
             warnings=tuple(self._sorted()),
             sections={name: (source.file, source.line_of((name,))) for name, (_, source) in sections.items()},
+            sources=dict(self.raw),
         )
 
     def _check_currencies(self, amounts: dict[str, Any] | None, currencies: set[str], source: Source,

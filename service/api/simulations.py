@@ -1,0 +1,132 @@
+"""POST /v1/simulations: what a candidate ruleset would change, before it ships.
+
+The candidate is either rules files overlaid on the live ruleset's files (a
+pasted or uploaded file replaces the file of the same name; `null` removes one)
+or a directory the service was told about (RECOVERY_SIMULATION_DIRS). The events
+are the request's, or the shipped sample. The answer is the `recovery simulate`
+summary as JSON, or the same self-contained HTML report with `?format=html`.
+One simulation runs at a time per worker; it runs off the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import orjson
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from starlette.responses import Response
+
+from ..authoring.simulate import compare, report_html
+from ..engine.findings import RulesetInvalid
+from ..engine.loader import load_dir, load_sources
+from ..engine.registry import Snapshot, build
+from ..problems import ProblemError, from_validation, responses
+from .body import read_json
+from .decisions import live
+from .security import require
+
+router = APIRouter(tags=["simulations"], dependencies=[Depends(require("decide"))])
+
+MAX_EVENTS = 20_000
+FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}\.ya?ml$")
+_running = asyncio.Lock()
+
+
+class Candidate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    files: dict[str, str | None] | None = None
+    """Rules files by name, overlaid on the live ruleset's files; null removes a file."""
+    directory: str | None = None
+    """The name of a directory listed by GET /v1/simulations/directories."""
+
+    @model_validator(mode="after")
+    def _one(self) -> "Candidate":
+        if (self.files is None) == (self.directory is None):
+            raise ValueError("give exactly one of files or directory")
+        for name in self.files or {}:
+            if not FILE_NAME.match(name):
+                raise ValueError(f"{name!r} is not a rules file name (letters, digits, . _ - ending in .yaml)")
+        return self
+
+
+class SimulationRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    candidate: Candidate
+    events: list[dict[str, Any]] | None = Field(default=None, min_length=1, max_length=MAX_EVENTS)
+    """Failure events to replay; the shipped sample when left out."""
+
+
+class DirectoryList(BaseModel):
+    directories: list[str]
+
+
+def _candidate(request: Request, spec: Candidate, live_snapshot: Snapshot) -> tuple[Snapshot, str]:
+    try:
+        if spec.directory is not None:
+            directories = request.app.state.settings.simulation_directories()
+            if spec.directory not in directories:
+                raise ProblemError(422, "unknown-directory", f"no simulation directory named {spec.directory!r}; "
+                                   f"known: {', '.join(directories) or 'none configured'}")
+            return build(load_dir(directories[spec.directory])), f"directory {spec.directory}"
+        sources = dict(live_snapshot.ruleset.sources)
+        for name, text in (spec.files or {}).items():
+            if text is None:
+                sources.pop(name, None)
+            else:
+                sources[name] = text.encode()
+        return build(load_sources(sources)), "live ruleset with " + ", ".join(sorted(spec.files or {}))
+    except RulesetInvalid as exc:
+        raise ProblemError(422, "invalid-rules", "the candidate rules do not load",
+                           extra={"findings": [finding.as_dict() for finding in exc.findings]}) from None
+
+
+def _events(request: Request, given: list[dict[str, Any]] | None) -> tuple[list[Any], str]:
+    if given is not None:
+        return given, "the request's events"
+    path: Path | None = request.app.state.settings.simulation_events
+    if path is None or not path.is_file():
+        raise ProblemError(422, "no-events", "send `events`: this service has no sample events configured")
+    return [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()][:MAX_EVENTS], \
+        f"sample {path.name}"
+
+
+@router.post("/v1/simulations", operation_id="simulate", summary="Replay events through the live and a "
+             "candidate ruleset and compare", response_model=None,
+             responses={200: {"description": "The comparison (JSON, or HTML with ?format=html)",
+                              "content": {"application/json": {"schema": {"type": "object"}},
+                                          "text/html": {"schema": {"type": "string"}}}},
+                        **responses(400, 401, 403, 408, 413, 415, 422, 429, 503)},
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "application/json": {"schema": {"$ref": "#/components/schemas/SimulationRequest"}}}}})
+async def simulate(request: Request, format: Literal["json", "html"] = Query("json")) -> Response:
+    body = await read_json(request, request.app.state.settings.body_timeout_seconds)
+    baseline = live(request)
+    try:
+        spec = SimulationRequest.model_validate_json(body)
+    except ValidationError as exc:
+        raise from_validation(exc, "simulation") from None
+    if _running.locked():
+        raise ProblemError(429, "simulation-running", "a simulation is already running on this worker; retry",
+                           headers={"Retry-After": "5"})
+    async with _running:
+        candidate, candidate_label = await asyncio.to_thread(_candidate, request, spec.candidate, baseline)
+        try:
+            events, label = _events(request, spec.events)
+            summary = await asyncio.to_thread(compare, events, baseline, candidate, label=label,
+                                              baseline_label="live ruleset", candidate_label=candidate_label)
+        finally:
+            candidate.engine.close()
+    if format == "html":
+        return Response(report_html(summary), media_type="text/html; charset=utf-8")
+    return Response(orjson.dumps(summary), media_type="application/json")
+
+
+@router.get("/v1/simulations/directories", operation_id="simulationDirectories",
+            summary="Rules directories a simulation may use as the candidate", response_model=DirectoryList,
+            responses=responses(401, 403, 429))
+async def directories(request: Request) -> dict[str, list[str]]:
+    return {"directories": sorted(request.app.state.settings.simulation_directories())}

@@ -1,0 +1,72 @@
+"""POST /v1/simulations: compare the live ruleset with a candidate over HTTP (what the console uses)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support import RULES, running_server
+from tests.test_decisions_http import CONTRACT_EXAMPLE
+
+RAISED = (RULES / "20-outcome.yaml").read_text().replace("refund: {percent_of_order: 50}",
+                                                           "refund: {percent_of_order: 60}")
+
+
+def test_a_pasted_file_is_compared_on_the_shipped_sample(client: httpx.Client) -> None:
+    live = client.get("/v1/ruleset").json()["digest"]
+    response = client.post("/v1/simulations", json={"candidate": {"files": {"20-outcome.yaml": RAISED}}})
+    assert response.status_code == 200, response.text
+    summary = response.json()
+    assert summary["events"] == 3000 and summary["events_file"] == "sample events.jsonl"
+    assert summary["baseline"]["digest"] == live and summary["candidate"]["digest"] != live
+    assert 0 < summary["changed"] < summary["compared"]
+    eur = summary["cost_by_currency"]["EUR"]
+    assert Decimal(eur["candidate"]) > Decimal(eur["baseline"])
+
+
+def test_the_request_can_bring_its_own_events_and_ask_for_html(client: httpx.Client) -> None:
+    response = client.post("/v1/simulations?format=html", json={
+        "candidate": {"files": {"20-outcome.yaml": RAISED}}, "events": [CONTRACT_EXAMPLE] * 5})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert "<svg" in response.text and "Cost by tier" in response.text
+
+
+def test_a_broken_candidate_is_a_422_with_findings(client: httpx.Client) -> None:
+    broken = RAISED.replace("failure.severity: 3", "failure.sevrity: 3")
+    response = client.post("/v1/simulations", json={"candidate": {"files": {"20-outcome.yaml": broken}}})
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    finding = response.json()["findings"][0]
+    assert finding["file"] == "20-outcome.yaml" and finding["rule_id"] == "outcome-firm-sev3" and finding["line"]
+
+
+@pytest.mark.parametrize("body", [
+    {"candidate": {"files": {"../../etc/passwd.yaml": "x"}}},
+    {"candidate": {"files": {"rules.yaml": "x"}, "directory": "other"}},
+    {"candidate": {}},
+    {"candidate": {"directory": "nowhere"}},
+    {"candidate": {"files": {"a.yaml": "x"}}, "events": []},
+])
+def test_bad_requests_are_422(client: httpx.Client, body: dict) -> None:  # type: ignore[type-arg]
+    response = client.post("/v1/simulations", json=body)
+    assert response.status_code == 422, response.text
+
+
+def test_a_directory_the_service_was_told_about(tmp_path: Path) -> None:
+    candidate = tmp_path / "candidate"
+    candidate.mkdir()
+    for path in RULES.glob("*.yaml"):
+        (candidate / path.name).write_text(path.read_text())
+    (candidate / "20-outcome.yaml").write_text(RAISED)
+    env = {"RECOVERY_SIMULATION_DIRS": f"next-quarter={candidate}"}
+    with running_server("simulation-dirs", RULES, env=env, ready_path="/readyz") as server, \
+            server.client() as http:
+        assert http.get("/v1/simulations/directories").json() == {"directories": ["next-quarter"]}
+        summary = http.post("/v1/simulations", json={"candidate": {"directory": "next-quarter"},
+                                                     "events": [CONTRACT_EXAMPLE]}).json()
+        assert summary["changed"] == 1
+        assert summary["candidate"]["directory"] == "directory next-quarter"
