@@ -10,7 +10,9 @@ from tests.support import RULES, Server, running_server
 from tests.test_decisions_http import CONTRACT_EXAMPLE
 
 ROUTES = [("POST", "/v1/decisions", CONTRACT_EXAMPLE), ("POST", "/v1/decisions:batch", {"events": [CONTRACT_EXAMPLE]}),
-          ("GET", "/v1/ruleset", None), ("POST", "/v1/ruleset:reload", None)]
+          ("GET", "/v1/ruleset", None), ("POST", "/v1/ruleset:reload", None),
+          ("POST", "/v1/simulations", {"candidate": {"files": {"x.yaml": "rules: []"}}, "events": [CONTRACT_EXAMPLE]}),
+          ("GET", "/v1/simulations/directories", None)]
 
 
 def call(server: Server, method: str, path: str, body: object, headers: dict[str, str]) -> httpx.Response:

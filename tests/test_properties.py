@@ -1,0 +1,104 @@
+"""Properties of every decision of the shipped ruleset, for generated valid events, through the real engine.
+
+`make test` runs a modest number of examples; `make test-deep` many more
+(RECOVERY_PROPERTY_EXAMPLES).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from decimal import Decimal
+from typing import Any
+
+import jsonschema
+import orjson
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from service import money
+from service.authoring.invariants import events
+from service.engine.loader import load_dir
+from service.engine.registry import Snapshot
+from service.models import FailureEvent
+from service.recovery.decide import decide_bytes
+from tests.support import ROOT, RULES
+
+EXAMPLES = int(os.environ.get("RECOVERY_PROPERTY_EXAMPLES", "150"))
+SPEC = json.loads((ROOT / "openapi" / "openapi.json").read_text())
+DECISION = jsonschema.Draft202012Validator({"$ref": "#/components/schemas/Decision", **SPEC})
+RULESET = load_dir(RULES)
+
+
+def places(amount: str) -> int:
+    return len(amount.split(".")[1]) if "." in amount else 0
+
+
+def check_money(value: dict[str, Any] | None, currency: str | None) -> Decimal:
+    if value is None:
+        return Decimal(0)
+    assert value["currency"] == currency
+    assert places(value["amount"]) == money.minor_unit(currency)
+    amount = Decimal(value["amount"])
+    assert amount >= 0
+    return amount
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+@given(event=events(RULESET))
+def test_every_decision_keeps_the_contract_and_the_limits(shipped: Snapshot, event: dict[str, Any]) -> None:
+    raw = orjson.dumps(event)
+    first = decide_bytes(shipped, FailureEvent.model_validate_json(raw))
+    assert decide_bytes(shipped, FailureEvent.model_validate_json(raw)) == first  # same event, same bytes
+    decision = orjson.loads(first)
+    DECISION.validate(decision)
+
+    order = event.get("order", {}).get("amount")
+    ltv = event["customer"].get("lifetime_value")
+    currency = order["currency"] if order else ltv["currency"] if ltv else None
+    mix = decision["mix"]
+    refund = check_money(mix["refund"], currency)
+    credit = check_money({k: v for k, v in mix["credit"].items() if k != "expires_in_days"}
+                         if mix["credit"] else None, currency)
+    check_money(decision["estimated_cost"], currency)
+    if currency is None:
+        assert decision["estimated_cost"] is None and mix["refund"] is None and mix["credit"] is None
+    limits = RULESET.limits
+    if order is None:
+        assert mix["refund"] is None  # without an order the mix holds no refund
+    else:
+        price = Decimal(order["amount"])
+        assert refund <= price
+        assert refund <= price * limits.refund.max_percent_of_order / 100
+        assert credit <= price * limits.credit.max_percent_of_order / 100
+        assert refund + credit <= price * limits.total.max_percent_of_order / 100
+    if currency is not None:
+        assert credit <= limits.credit.max[currency]
+    if mix["discount"] is not None:
+        assert 1 <= mix["discount"]["percent"] <= limits.discount.max_percent
+    for dimension in decision["justice"].values():
+        assert dimension["addressed"] or dimension["reason"]
+    assert decision["approval"]["required"] == (decision["approval"]["level"] != "agent")
+
+
+@settings(max_examples=max(20, EXAMPLES // 5), deadline=None, suppress_health_check=list(HealthCheck))
+@given(event=events(RULESET), key_order=st.randoms(use_true_random=False))
+def test_key_order_and_number_form_do_not_change_the_decision(shipped: Snapshot, event: dict[str, Any],
+                                                             key_order: Any) -> None:
+    def shuffled(value: Any) -> Any:
+        if isinstance(value, dict):
+            items = list(value.items())
+            key_order.shuffle(items)
+            return {key: shuffled(item) for key, item in items}
+        return value
+
+    reordered = shuffled(event)
+    if "order" in reordered:  # the amount as a JSON number means the same money
+        amount = reordered["order"]["amount"]
+        amount["amount"] = float(amount["amount"]) if money.minor_unit(amount["currency"]) else int(
+            Decimal(amount["amount"]))
+    same = orjson.dumps(reordered)
+    if b"e" in same.split(b'"amount":')[-1][:12]:
+        return  # a float that prints in exponent form is not the same decimal text
+    original = decide_bytes(shipped, FailureEvent.model_validate_json(orjson.dumps(event)))
+    assert decide_bytes(shipped, FailureEvent.model_validate_json(same)) == original
