@@ -126,6 +126,14 @@ def memory(srv: server.Server, bodies: Sequence[bytes], plan: Plan, tmp: Path, r
             "max_growth_mib": max(growth), "samples": samples}
 
 
+def _check_alive(srv: server.Server, pids: list[int]) -> None:
+    if srv.process.poll() is not None:
+        raise RuntimeError(f"the server stopped during the run (exit status {srv.process.returncode}); "
+                           f"see {srv.log}")
+    if srv.worker_pids() != pids:
+        raise RuntimeError(f"a server worker died or was replaced during the run; see {srv.log}")
+
+
 def measure(bodies: Sequence[bytes], plan: Plan, tmp: Path, deadline: float, log: Log) -> dict[str, Any]:
     """Every HTTP figure; the memory run stops at `deadline` (time.monotonic()) if it has not finished."""
     if plan.use_wrk and not wrk.available():
@@ -133,16 +141,27 @@ def measure(bodies: Sequence[bytes], plan: Plan, tmp: Path, deadline: float, log
     out: dict[str, Any] = {"connections": wrk.CONNECTIONS, "wrk_threads": wrk.THREADS, "workers": {}}
     for workers in plan.workers:
         with server.running(workers, tmp / f"server-{workers}w.log") as srv:
-            entry: dict[str, Any] = {"rss_at_start_mib": _mib(srv.rss_kib())}
-            if plan.use_wrk:
-                entry["throughput"] = throughput(srv, bodies, plan, tmp, log)
-                ceiling = entry["throughput"][NOOP]["rps"]
-                hint = entry["throughput"][DECIDE]["rps"]
-            else:
-                ceiling, hint = QUICK_RATE * 2, QUICK_RATE * 4
-            entry["rss_after_warmup_mib"] = _mib(srv.rss_kib())
-            if workers == max(plan.workers):
-                entry["fixed_rate"] = fixed_rate(srv, bodies, ceiling / 2, plan.fixed_rate_seconds, log)
-                entry["memory"] = memory(srv, bodies, plan, tmp, hint, deadline, log)
-            out["workers"][str(workers)] = entry
+            pids = srv.worker_pids()
+            try:
+                out["workers"][str(workers)] = _measure_server(srv, bodies, plan, tmp, deadline, log)
+            except RuntimeError:
+                _check_alive(srv, pids)  # name the real cause when the server went away
+                raise
+            _check_alive(srv, pids)
     return out
+
+
+def _measure_server(srv: server.Server, bodies: Sequence[bytes], plan: Plan, tmp: Path, deadline: float,
+                    log: Log) -> dict[str, Any]:
+    entry: dict[str, Any] = {"rss_at_start_mib": _mib(srv.rss_kib())}
+    if plan.use_wrk:
+        entry["throughput"] = throughput(srv, bodies, plan, tmp, log)
+        ceiling = entry["throughput"][NOOP]["rps"]
+        hint = entry["throughput"][DECIDE]["rps"]
+    else:
+        ceiling, hint = QUICK_RATE * 2, QUICK_RATE * 4
+    entry["rss_after_warmup_mib"] = _mib(srv.rss_kib())
+    if srv.workers == max(plan.workers):
+        entry["fixed_rate"] = fixed_rate(srv, bodies, ceiling / 2, plan.fixed_rate_seconds, log)
+        entry["memory"] = memory(srv, bodies, plan, tmp, hint, deadline, log)
+    return entry

@@ -1,8 +1,9 @@
 """The real server under test: `recovery serve` with the bench routes on, and its workers' memory.
 
 The server runs exactly as in production (`python -m service.cli serve`: uvicorn,
-httptools, uvloop, the glibc malloc settings it re-executes itself with), with
-`RECOVERY_BENCH_ROUTES=true` so POST /bench/noop answers beside POST /v1/decisions.
+httptools, uvloop, the glibc malloc settings it re-executes itself with, the
+default settings including info-level JSON logs on stdout, which go to a file),
+with `RECOVERY_BENCH_ROUTES=true` so POST /bench/noop answers beside POST /v1/decisions.
 With one worker uvicorn serves from the main process; with more, the workers are
 its `multiprocessing.spawn` children.
 """
@@ -129,3 +130,17 @@ def running(workers: int, log: Path, rules_dir: Path | None = None, timeout: flo
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        _trim(log)
+
+
+def _trim(log: Path, keep: int = 4 * 1024 * 1024) -> None:
+    """Keep the last `keep` bytes of a server log: at info level the service logs two lines per
+    decision, over a gigabyte for the memory run, and only the end tells why a run failed."""
+    size = log.stat().st_size
+    if size <= 2 * keep:
+        return
+    with log.open("rb") as source:
+        source.seek(size - keep)
+        tail = source.read()
+    log.write_bytes(f"[... {size - keep:,} earlier bytes dropped by bench/server.py ...]\n".encode() +
+                    tail[tail.find(b"\n") + 1:])
