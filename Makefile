@@ -19,7 +19,13 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not deep"
 
+# The long runs (docs/reliability.md): the same fuzzing and property tests with many more
+# examples, then everything marked deep (load with faults for RECOVERY_LOAD_SECONDS).
 test-deep: $(STAMP)
+	RECOVERY_SCHEMATHESIS_EXAMPLES=250 RECOVERY_PROPERTY_EXAMPLES=5000 \
+	   RECOVERY_HOSTILE_EXAMPLES=2000 RECOVERY_WEBHOOK_FUZZ_EXAMPLES=500 \
+	  $(BIN)/python -m pytest -q -m "not deep" tests/test_schemathesis.py tests/test_properties.py \
+	  tests/test_hostile_rules.py tests/engine/test_conditions.py tests/webhooks/test_fuzz.py
 	$(BIN)/python -m pytest -q -m deep
 
 openapi: $(STAMP)

@@ -7,6 +7,7 @@ this drives the mapping and decision path itself with hypothesis-generated ticke
 from __future__ import annotations
 
 import json
+import os
 from decimal import Decimal
 from typing import Any
 from xml.sax.saxutils import escape
@@ -17,7 +18,7 @@ from hypothesis import strategies as st
 
 from tests.webhooks import deliveries as d
 
-EXAMPLES = 60
+EXAMPLES = int(os.environ.get("RECOVERY_WEBHOOK_FUZZ_EXAMPLES", "60"))
 TAGS = ["late_delivery", "damaged_item", "rude_agent", "double_charge", "cause_us", "cause_customer", "severity_5",
         "repeat_failure", "tier_gold", "wants_refund", "vip"]
 
