@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import os
 import sys
 import time
 from contextvars import ContextVar
@@ -87,7 +88,43 @@ class CustomerMask:
         return "h:" + digest[:16]
 
 
-decisions_log = logging.getLogger("service.decision")
+_LEVEL_NAMES = {logging.DEBUG: "debug", logging.INFO: "info", logging.WARNING: "warning", logging.ERROR: "error"}
+
+
+class Lines:
+    """The hot path's log lines (one per request, one per decision): the same JSON shape as
+    `JsonFormatter`, written with one os.write per line. That is several times cheaper than
+    the logging module, and a line under PIPE_BUF bytes never interleaves with another
+    worker's line on the shared stdout pipe."""
+
+    def __init__(self, logger: str, fd: int = 1):
+        self.logger = logger
+        self._logger = logging.getLogger(logger)
+        self.fd = fd
+        self._second = -1
+        self._stamp = ""
+
+    def write(self, level: int, msg: str, fields: dict[str, Any]) -> None:
+        if not self._logger.isEnabledFor(level):
+            return
+        now = time.time()
+        second = int(now)
+        if second != self._second:
+            self._second = second
+            self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        head: dict[str, Any] = {"ts": f"{self._stamp}.{int((now - second) * 1000):03d}Z",
+                                "level": _LEVEL_NAMES[level], "logger": self.logger, "msg": msg}
+        current = request_id.get()
+        if current is not None:
+            head["request_id"] = current
+        head.update(fields)
+        try:
+            os.write(self.fd, orjson.dumps(head, default=str) + b"\n")
+        except OSError:
+            pass  # a closed stdout must not fail a request
+
+
+decision_lines = Lines("service.decision")
 
 
 def log_decision(decision: dict[str, Any], *, customer_id: str | None, order_id: str | None,
@@ -116,4 +153,4 @@ def log_decision(decision: dict[str, Any], *, customer_id: str | None, order_id:
     if mask.mode != "omit":
         fields["customer_id"] = mask(customer_id)
         fields["order_id"] = mask(order_id)
-    decisions_log.info("decision", extra=fields)
+    decision_lines.write(logging.INFO, "decision", fields)

@@ -9,6 +9,7 @@ low-cardinality values only (routes, statuses, rule ids, enums).
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client import multiprocess
@@ -43,6 +44,23 @@ RULESET_RULES = Gauge(
 WEBHOOK_DELIVERIES = Counter(
     "recovery_webhook_deliveries_total", "Webhook deliveries by system and result", ["system", "result"],
     registry=REGISTRY)
+
+
+# prometheus_client's labels() costs microseconds per call; the hot path looks children up here.
+_children: dict[tuple[Any, ...], Any] = {}
+
+
+def child(metric: Any, *labels: str) -> Any:
+    key = (id(metric), *labels)
+    found = _children.get(key)
+    if found is None:
+        found = _children[key] = metric.labels(*labels)
+    return found
+
+
+def request(route: str, method: str, status: int, seconds: float) -> None:
+    child(REQUESTS, route, method, str(status)).inc()
+    child(REQUEST_SECONDS, route).observe(seconds)
 
 
 _live: tuple[str, str, str] | None = None

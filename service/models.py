@@ -36,11 +36,11 @@ class Money(_In):
         places = money.minor_unit(self.currency)
         if places is None:
             raise ValueError(f"{self.currency} is not an ISO 4217 currency with a minor unit")
-        if money.places_of(self.amount) > places:
-            raise ValueError(f"{self.currency} amounts have at most {places} decimal places, got {self.amount}")
-        normalized = money.normalize(self.amount, self.currency)
-        if normalized.as_tuple() != self.amount.as_tuple():
-            object.__setattr__(self, "amount", normalized)
+        exponent = self.amount.as_tuple().exponent
+        if exponent != -places:  # "80.00" for EUR is already as the contract writes it
+            if money.places_of(self.amount) > places:
+                raise ValueError(f"{self.currency} amounts have at most {places} decimal places, got {self.amount}")
+            object.__setattr__(self, "amount", money.normalize(self.amount, self.currency))
         return self
 
 

@@ -15,10 +15,10 @@ import uuid
 from typing import Any, Callable
 
 from .. import metrics
-from ..logs import request_id
+from ..logs import Lines, request_id
 from .body import ASGIApp, Message, Receive, Scope, Send
 
-access = logging.getLogger("service.access")
+access = Lines("service.access")
 VALID_ID = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
 QUIET = {"/livez", "/readyz", "/healthz", "/metrics"}
 
@@ -54,15 +54,12 @@ class Observe:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
             method = scope["method"]
-            metrics.REQUESTS.labels(template, method, str(status)).inc()
-            metrics.REQUEST_SECONDS.labels(template).observe(elapsed)
+            metrics.request(template, method, status, elapsed)
             state: dict[str, Any] = scope.get("state") or {}
             principal = state.get("principal")
-            level = logging.DEBUG if scope["path"] in QUIET else logging.INFO
-            if access.isEnabledFor(level):
-                access.log(level, "request", extra={
-                    "method": method, "path": scope["path"], "route": template, "status": status,
-                    "latency_ms": round(elapsed * 1000, 3), "ruleset_digest": self.digest(),
-                    "client": getattr(principal, "name", None),
-                })
+            access.write(logging.DEBUG if scope["path"] in QUIET else logging.INFO, "request", {
+                "method": method, "path": scope["path"], "route": template, "status": status,
+                "latency_ms": round(elapsed * 1000, 3), "ruleset_digest": self.digest(),
+                "client": getattr(principal, "name", None),
+            })
             request_id.reset(token)

@@ -18,16 +18,17 @@ _COMPONENTS = ("refund", "credit", "discount", "replacement")
 def decided(event: FailureEvent, decision: dict[str, Any], seconds: float, mask: CustomerMask,
             source: str) -> None:
     failure = event.failure
-    metrics.DECISIONS.labels("decided", failure.root_cause).inc()
+    child = metrics.child
+    child(metrics.DECISIONS, "decided", failure.root_cause).inc()
     metrics.DECISION_SECONDS.observe(seconds)
     mix = decision["mix"]
     for component in _COMPONENTS:
         if mix.get(component) is not None:
-            metrics.COMPONENTS.labels(component).inc()
+            child(metrics.COMPONENTS, component).inc()
     if mix["apology"]["level"] != "none":
-        metrics.COMPONENTS.labels("apology").inc()
+        child(metrics.COMPONENTS, "apology").inc()
     for rule in decision["rules_fired"]:
-        metrics.RULE_FIRES.labels(rule["id"]).inc()
+        child(metrics.RULE_FIRES, rule["id"]).inc()
     log_decision(decision, customer_id=event.customer.id, order_id=event.order.id if event.order else None,
                  root_cause=failure.root_cause, failure_type=failure.type, severity=failure.severity,
                  tier=event.customer.tier, mask=mask, source=source)
@@ -35,4 +36,4 @@ def decided(event: FailureEvent, decision: dict[str, Any], seconds: float, mask:
 
 def refused(outcome: str, root_cause: str = "unknown") -> None:
     """An event that got no decision: `invalid` (422) or `error` (503)."""
-    metrics.DECISIONS.labels(outcome, root_cause).inc()
+    metrics.child(metrics.DECISIONS, outcome, root_cause).inc()

@@ -49,6 +49,7 @@ class Engine:
     def __init__(self, program: Program, label: str = "ruleset"):
         self._lock = threading.Lock()
         self._keys = program.keys
+        self._always = program.always
         self._shards: list[tuple[int, dict[str, int]]] = []
         self._closed = False
         self.rule_count = program.rule_count
@@ -76,7 +77,7 @@ class Engine:
     def match(self, flat: Mapping[str, Any]) -> list[int]:
         """Indexes of the rules whose condition holds for the flat event, ascending."""
         fact = self.fact(flat)
-        matched: set[int] = set()
+        matched: set[int] = set(self._always)
         with self._lock:
             if self._closed:
                 raise EngineError("this ruleset revision has been retired")

@@ -34,10 +34,6 @@ class Field:
     minimum: int | None = None
     maximum: int | None = None
 
-    @property
-    def engine_key(self) -> str:
-        return self.path.replace(".", "_")
-
 
 FIELDS: tuple[Field, ...] = (
     Field("failure.root_cause", "enum", "who caused the failure", values=ROOT_CAUSES, always=True),
@@ -69,8 +65,7 @@ FIELDS: tuple[Field, ...] = (
 BY_PATH: dict[str, Field] = {field.path: field for field in FIELDS}
 ORDER: dict[str, int] = {field.path: index for index, field in enumerate(FIELDS)}
 
-#: Engine key of the tier's rank (position in the tier catalogue), used by at_least / at_most.
-TIER_RANK_KEY = "customer_tier_rank"
+#: The tier's rank (position in the tier catalogue), used by at_least / at_most.
 TIER_RANK_PATH = "customer.tier#rank"
 ORDER[TIER_RANK_PATH] = ORDER["customer.tier"]
 

@@ -24,8 +24,10 @@ from .normalize import EventRejected, Flat, decision_currency, normalize
 __all__ = ["EventRejected", "decide", "decide_bytes", "decision_id"]
 
 
-def decision_id(event: FailureEvent, digest: str) -> str:
-    canonical = event.model_dump_json(by_alias=True).encode()
+def decision_id(flat: Flat, digest: str) -> str:
+    """Derived from the normalised event (every field it carries, defaults filled in, amounts
+    written with the currency's places) and the ruleset digest."""
+    canonical = orjson.dumps(flat, option=orjson.OPT_SORT_KEYS, default=str)
     return "dec_" + hashlib.sha256(digest.encode() + b"\n" + canonical).hexdigest()[:32]
 
 
@@ -35,7 +37,7 @@ def decide(snapshot: Snapshot, event: FailureEvent, *, explain: bool = False) ->
     matched = snapshot.engine.match(flat)
     currency = decision_currency(event)
     outcome = combine(ruleset, flat, matched, currency)
-    body = render(snapshot, event, outcome)
+    body = render(snapshot, event, flat, outcome)
     if explain:
         body["explain"] = explanation(snapshot, flat, matched, outcome)
     return body
@@ -51,7 +53,7 @@ def _money(amount: Decimal | None, currency: str | None) -> dict[str, str] | Non
     return {"amount": money.fmt(amount), "currency": currency}
 
 
-def render(snapshot: Snapshot, event: FailureEvent, out: Outcome) -> dict[str, Any]:
+def render(snapshot: Snapshot, event: FailureEvent, flat: Flat, out: Outcome) -> dict[str, Any]:
     ruleset = snapshot.ruleset
     currency = out.currency
     credit = None
@@ -84,7 +86,7 @@ def render(snapshot: Snapshot, event: FailureEvent, out: Outcome) -> dict[str, A
         interactional["reason"] = out.unaddressed.get("interactional", DEFAULT_REASONS["interactional"])
 
     return {
-        "decision_id": decision_id(event, ruleset.digest),
+        "decision_id": decision_id(flat, ruleset.digest),
         "event_id": event.event_id,
         "ruleset": {"name": ruleset.meta.name, "version": ruleset.meta.version, "digest": ruleset.digest},
         "mix": {
