@@ -12,6 +12,7 @@ one of RESULTS.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any, Callable, Coroutine
 
 import orjson
@@ -29,6 +30,7 @@ from ..webhooks import auth, mapping, payloads, salesforce
 from ..webhooks.note import agent_note
 from ..webhooks.store import MappingStore
 from ..webhooks.systems import SYSTEMS, System
+from . import record
 from .body import check_json_media_type, read_body
 from .decisions import decide_event, engine_down, live
 
@@ -119,12 +121,17 @@ def _decide(request: Request, system: str, ticket: mapping.Mapping, payload: dic
         mapped = mapping.apply(ticket, payload)
     except mapping.Unmappable as exc:
         raise _Unmappable(system, exc.errors) from None
+    started = time.perf_counter()
     try:
         decision = decide_event(request.app.state.registry, snapshot, mapped.event, False)
     except EventRejected as exc:
+        record.refused("invalid", mapped.event.failure.root_cause)
         raise _Unmappable(system, mapping.explain(ticket, mapped.found_at, exc.errors)) from None
     except EngineError as exc:
+        record.refused("error", mapped.event.failure.root_cause)
         raise engine_down(exc) from exc
+    record.decided(mapped.event, decision, time.perf_counter() - started, request.app.state.mask,
+                   f"webhook:{system}")
     return mapped, decision
 
 
