@@ -91,3 +91,19 @@ bench: $(STAMP)
 bench-profile: $(STAMP)
 	@command -v wrk >/dev/null || { $(WRK_INSTALL) >/dev/null; }
 	$(BIN)/python -m bench.profile
+
+# --- Browser for the console tests (tests/console): Debian's chromium, driven by the
+# Python playwright package (never `playwright install`). Installed with apt-get when
+# /usr/bin/chromium is missing (CI runs as root on a fresh Debian machine); silent when
+# it is already there.
+CHROMIUM := /usr/bin/chromium
+CHROMIUM_INSTALL := apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	--no-install-recommends chromium fonts-liberation
+
+.PHONY: browser
+
+test: browser
+
+browser:
+	@test -x $(CHROMIUM) || { echo "installing Debian's chromium for the console tests"; \
+		$(CHROMIUM_INSTALL) >/dev/null && test -x $(CHROMIUM); }

@@ -11,7 +11,7 @@ from typing import AsyncIterator
 
 from fastapi import FastAPI
 
-from . import __version__, metrics, openapi, problems
+from . import __version__, console, metrics, openapi, problems
 from .api import bench, decisions, health, ruleset, simulations, webhooks
 from .api.body import BodyLimit
 from .api.observe import Observe
@@ -70,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(webhooks.router)
     if settings.bench_routes:
         app.include_router(bench.router)
+    console.mount(app)
 
     def limit_for(path: str) -> int:
         if path.endswith(":batch") or path == "/v1/simulations":

@@ -1,0 +1,169 @@
+// "Try a case": the failure-event form, filled from the live catalogues, and its
+// round trip to POST /v1/decisions?explain=true.
+
+import { api } from "./api.js";
+import { byId, h, replace } from "./dom.js";
+import { renderDecision } from "./decision.js";
+import { EXAMPLES } from "./examples.js";
+import { clearFieldErrors, hideProblem, showProblem } from "./problems.js";
+
+const OTHER = "__other__";
+
+const FIELD_FOR = {
+  event_id: "f-event-id",
+  "failure.category": "f-category",
+  "failure.severity": "f-severity",
+  "failure.root_cause": "f-root-cause",
+  "failure.recurring": "f-recurring",
+  "failure.description": "f-description",
+  "customer.tier": "f-tier",
+  "customer.prior_recoveries_90d": "f-prior",
+  "customer.lifetime_value.currency": "f-currency",
+  "customer.lifetime_value": "f-ltv",
+  "order.amount.currency": "f-currency",
+  "order.amount": "f-amount",
+  order: "f-amount",
+  "context.channel": "f-channel",
+  "context.minutes_since_report": "f-minutes",
+  "context.customer_request": "f-request",
+};
+
+const value = (id) => byId(id).value.trim();
+
+function options(select, entries, { blank = null } = {}) {
+  const kept = select.value;
+  replace(select,
+    blank === null ? null : h("option", { value: "" }, blank),
+    entries.map(([optionValue, text]) => h("option", { value: optionValue }, text)));
+  if ([...select.options].some((option) => option.value === kept)) select.value = kept;
+}
+
+/** A whole number as a number; anything else as typed, so the service names the problem. */
+function integer(text) {
+  return /^\d+$/.test(text) ? Number(text) : text;
+}
+
+export class CaseForm {
+  constructor() {
+    this.form = byId("case-form");
+    this.problem = byId("case-problem");
+    this.output = byId("decision");
+    this.types = {};
+    this.form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.submit();
+    });
+    byId("f-type").addEventListener("change", () => this.typeChanged());
+    replace(byId("example-buttons"), EXAMPLES.map((example) =>
+      h("button", { type: "button", class: "example", onclick: () => this.fill(example.event) }, example.label)));
+  }
+
+  /** Offer the live ruleset's catalogues: failure types, tiers, currencies, channels. */
+  useCatalogues(catalogues) {
+    this.types = catalogues.failure_types || {};
+    options(byId("f-type"), [
+      ...Object.entries(this.types).map(([type, entry]) => [type, `${type} (${entry.category})`]),
+      [OTHER, "Another type, not in the catalogue…"],
+    ]);
+    options(byId("f-tier"), (catalogues.tiers || []).map((tier) => [tier, tier]));
+    options(byId("f-currency"), (catalogues.currencies || []).map((code) => [code, code]));
+    options(byId("f-channel"), (catalogues.channels || []).map((channel) => [channel, channel.replaceAll("_", " ")]),
+            { blank: "(not given)" });
+    this.typeChanged();
+  }
+
+  typeChanged() {
+    const type = value("f-type");
+    const other = type === OTHER;
+    byId("f-custom-type-field").hidden = !other;
+    byId("f-category-field").hidden = !other;
+    const entry = this.types[type];
+    byId("f-type-hint").textContent = entry
+      ? `${entry.description}; category ${entry.category}, kind ${entry.kind}`
+      : other ? "Name the type and say whether it is an outcome or a process failure." : "";
+  }
+
+  fill(event) {
+    const failure = event.failure || {};
+    const customer = event.customer || {};
+    const context = event.context || {};
+    const order = event.order ? event.order.amount : null;
+    const catalogued = failure.type in this.types;
+    byId("f-type").value = catalogued ? failure.type : OTHER;
+    byId("f-custom-type").value = catalogued ? "" : failure.type || "";
+    byId("f-category").value = catalogued ? "" : failure.category || "";
+    byId("f-severity").value = String(failure.severity || 3);
+    byId("f-root-cause").value = failure.root_cause || "provider";
+    byId("f-recurring").checked = Boolean(failure.recurring);
+    byId("f-description").value = failure.description || "";
+    byId("f-tier").value = customer.tier || "standard";
+    byId("f-prior").value = String(customer.prior_recoveries_90d || 0);
+    byId("f-ltv").value = customer.lifetime_value ? customer.lifetime_value.amount : "";
+    byId("f-amount").value = order ? order.amount : "";
+    const currency = order ? order.currency : customer.lifetime_value ? customer.lifetime_value.currency : null;
+    if (currency) byId("f-currency").value = currency;
+    byId("f-channel").value = context.channel || "";
+    byId("f-minutes").value = context.minutes_since_report ?? "";
+    byId("f-request").value = context.customer_request || "";
+    byId("f-event-id").value = event.event_id || "";
+    this.typeChanged();
+  }
+
+  /** The failure event the form describes, in the contract's shape. */
+  event() {
+    const other = value("f-type") === OTHER;
+    const failure = { type: other ? value("f-custom-type") : value("f-type"),
+                      severity: Number(value("f-severity")), root_cause: value("f-root-cause") };
+    if (other && value("f-category")) failure.category = value("f-category");
+    if (byId("f-recurring").checked) failure.recurring = true;
+    if (value("f-description")) failure.description = value("f-description");
+    const currency = value("f-currency");
+    const customer = { tier: value("f-tier") };
+    if (value("f-prior") !== "") customer.prior_recoveries_90d = integer(value("f-prior"));
+    if (value("f-ltv") !== "") customer.lifetime_value = { amount: value("f-ltv"), currency };
+    const event = {};
+    if (value("f-event-id")) event.event_id = value("f-event-id");
+    event.failure = failure;
+    event.customer = customer;
+    if (value("f-amount") !== "") event.order = { amount: { amount: value("f-amount"), currency } };
+    const context = {};
+    if (value("f-channel")) context.channel = value("f-channel");
+    if (value("f-minutes") !== "") context.minutes_since_report = integer(value("f-minutes"));
+    if (value("f-request")) context.customer_request = value("f-request");
+    event.context = context;
+    return event;
+  }
+
+  fieldFor(loc) {
+    const path = loc.join(".");
+    if (path === "failure.type") return byId(value("f-type") === OTHER ? "f-custom-type" : "f-type");
+    for (let end = loc.length; end > 0; end -= 1) {
+      const id = FIELD_FOR[loc.slice(0, end).join(".")];
+      if (id && !byId(id).closest("[hidden]")) return byId(id);
+    }
+    return null;
+  }
+
+  async submit() {
+    const button = byId("decide-button");
+    const status = byId("case-status");
+    clearFieldErrors(this.form);
+    hideProblem(this.problem);
+    button.disabled = true;
+    status.textContent = "Deciding…";
+    try {
+      const decision = await api("v1/decisions?explain=true", { method: "POST", body: this.event() });
+      renderDecision(this.output, decision);
+      this.output.hidden = false;
+      status.textContent = "Decided.";
+      byId("decision-heading").focus();
+    } catch (error) {
+      this.output.hidden = true;
+      status.textContent = "";
+      showProblem(this.problem, error, { fieldFor: (loc) => this.fieldFor(loc) });
+      this.problem.scrollIntoView({ block: "nearest" });
+    } finally {
+      button.disabled = false;
+    }
+  }
+}

@@ -1,0 +1,153 @@
+"""Try a case: fill the form, decide, and read the decision and its explanation as a person would."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+from tests.console.conftest import ConsoleServer
+from tests.console.helpers import open_console, shoot
+
+
+def mix(page: Page, component: str) -> str:
+    return page.locator(f'#mix [data-component="{component}"] dd').inner_text()
+
+
+def dimension(page: Page, name: str):  # type: ignore[no-untyped-def]
+    return page.locator(f'#justice [data-dimension="{name}"]')
+
+
+def test_the_contract_example_reads_as_an_offer_with_reasons(page: Page, console_server: ConsoleServer) -> None:
+    open_console(page, console_server.console)
+    page.get_by_role("button", name="Late parcel, gold customer (the contract's example)").click()
+    page.get_by_role("button", name="Decide").click()
+
+    expect(page.locator("#decision-heading")).to_be_focused()
+    expect(page.locator("#estimated-cost")).to_have_text("53.00 EUR")
+    assert mix(page, "refund") == "40.00 EUR"
+    assert mix(page, "credit") == "10.00 EUR, expires in 180 days"
+    assert mix(page, "discount") == "15% off the next purchase, valid 60 days"
+    assert mix(page, "replacement") == "none"
+    expect(page.locator("#apology")).to_have_text(
+        "Apology: A sincere apology from the agent, with an explanation of what went wrong.")
+    for name in ("distributive", "procedural", "interactional"):
+        expect(dimension(page, name).locator(".dimension-state")).to_have_text("Addressed")
+    expect(dimension(page, "distributive")).to_contain_text("By refund, credit, discount")
+    expect(dimension(page, "procedural")).to_contain_text("Respond within 20 minutes; follow up within 24 hours")
+    expect(page.locator("#approval")).to_have_text("No approval needed: the agent can offer this")
+
+    fired = page.locator("#rules-fired > li")
+    expect(fired).to_have_count(6)
+    gold = page.locator('#rules-fired li[data-rule="tier-gold-goodwill"]')
+    expect(gold).to_contain_text("50-customers.yaml:")
+    expect(gold).to_contain_text("Gold and above: a fixed credit and a discount for the next order")
+
+    # The explanation: what stopped the other rules, and which rule set each part.
+    window = page.locator('#not-fired-table tr[data-rule="response-window-missed"] td')
+    expect(window.nth(0)).to_have_text("context.minutes_since_report >= 20")
+    expect(window.nth(1)).to_have_text("5")
+    expect(window.nth(2)).to_have_text("10-every-failure.yaml:21")
+    platinum = page.locator('#not-fired-table tr[data-rule="tier-platinum-personal"] td')
+    expect(platinum.nth(0)).to_have_text("customer.tier == platinum")
+    expect(platinum.nth(1)).to_have_text('"gold"')
+    expect(page.locator('#components-table tr[data-component="refund"] td').first).to_have_text("outcome-firm-sev3")
+    shoot(page, "try-a-case")
+    shoot(page, "try-a-case-top", full_page=False)
+
+
+def test_a_customer_caused_failure_shows_the_gap_and_why(page: Page, console_server: ConsoleServer) -> None:
+    open_console(page, console_server.console)
+    page.get_by_role("button", name="The customer ordered the wrong size").click()
+    page.get_by_label("Order amount").press("Enter")
+
+    expect(dimension(page, "distributive").locator(".dimension-state")).to_have_text("Not addressed")
+    expect(dimension(page, "distributive").locator(".dimension-reason")).to_contain_text("customer caused the failure")
+    expect(dimension(page, "interactional").locator(".dimension-state")).to_have_text("Addressed")
+    assert mix(page, "refund") == "none" and mix(page, "credit") == "none"
+    expect(page.locator("#estimated-cost")).to_have_text("0.00 EUR")
+    expect(page.locator("#rules-fired > li code")).to_have_text(["acknowledge-every-failure", "customer-caused-explain"])
+    shoot(page, "try-a-case-customer-caused")
+
+
+def test_a_hand_filled_case_shows_the_limit_that_clipped_the_credit(page: Page,
+                                                                     console_server: ConsoleServer) -> None:
+    open_console(page, console_server.console)
+    page.get_by_label("Failure type").select_option("late_delivery")
+    page.get_by_label("Severity").select_option("3")
+    page.get_by_label("Root cause").select_option("provider")
+    page.get_by_label("Tier").select_option("platinum")
+    page.get_by_label("Lifetime value").fill("")
+    page.get_by_label("Order amount").fill("20.00")
+    page.get_by_label("Currency", exact=True).select_option("EUR")
+    page.get_by_label("Channel").select_option("email")
+    page.get_by_label("Minutes since the report").fill("30")
+    page.get_by_label("The customer asked for").select_option("")
+    page.get_by_label("Event id").fill("hand-1")
+    page.get_by_role("button", name="Decide").click()
+
+    expect(page.locator(".decision-meta")).to_contain_text("Event hand-1")
+    expect(page.locator("#mix [data-component=credit] dd")).to_have_text("15.00 EUR, expires in 365 days")
+    expect(page.locator("#limits-applied")).to_contain_text(
+        "Credit cut from 25.00 EUR to 15.00 EUR by credit.max_percent_of_order")
+    credit = page.locator('#components-table tr[data-component="credit"] td')
+    expect(credit.nth(0)).to_have_text("tier-platinum-personal")
+    expect(credit.nth(1)).to_have_text("credit.max_percent_of_order")
+    expect(page.locator("#apology")).to_contain_text("from a supervisor")
+    # 30 minutes after the report the 20-minute window has passed: that rule fired this time.
+    expect(page.locator('#rules-fired li[data-rule="response-window-missed"]')).to_be_visible()
+    expect(page.locator('#not-fired-table tr[data-rule="public-complaint-fast-response"] td').nth(1)) \
+        .to_have_text('"email"')
+
+
+def test_a_large_refund_says_who_must_approve_and_why(page: Page, console_server: ConsoleServer) -> None:
+    open_console(page, console_server.console)
+    page.get_by_role("button", name="A 400 euro order four days late").click()
+    page.get_by_role("button", name="Decide").click()
+    expect(page.locator("#approval .approval-title")).to_have_text("Needs approval by a manager")
+    expect(page.locator("#approval .approval-reasons")).to_contain_text("above the manager boundary of 300.00 EUR")
+    assert mix(page, "refund") == "400.00 EUR"
+
+
+def test_a_double_charge_is_paid_back_as_money(page: Page, console_server: ConsoleServer) -> None:
+    open_console(page, console_server.console)
+    page.get_by_role("button", name="Double charge").click()
+    page.get_by_role("button", name="Decide").click()
+    expect(page.locator("#mix [data-component=refund] dd")).to_have_text("59.90 EUR")
+    assert mix(page, "credit") == "none" and mix(page, "discount") == "none"
+    expect(page.locator('#rules-fired li[data-rule="money-failure-paid-back-as-money"]')).to_be_visible()
+
+
+def test_refused_fields_are_named_next_to_each_field(page: Page, console_server: ConsoleServer) -> None:
+    open_console(page, console_server.console)
+    page.get_by_label("Failure type").select_option("__other__")
+    page.get_by_label("Uncatalogued type").fill("lost_luggage")
+    page.get_by_label("Order amount").fill("80.001")
+    page.get_by_label("Prior recoveries").fill("1.5")
+    page.get_by_role("button", name="Decide").click()
+
+    problem = page.locator("#case-problem")
+    expect(problem.locator(".problem-title")).to_have_text("Invalid event (HTTP 422)")
+    amount = page.get_by_label("Order amount")
+    expect(amount).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#f-amount-error")).to_have_text("EUR amounts have at most 2 decimal places, got 80.001")
+    expect(page.locator("#f-prior-error")).to_contain_text("valid integer")
+    expect(problem.locator(".problem-errors li")).to_have_count(2)
+    expect(page.locator("#decision")).to_be_hidden()
+    shoot(page, "try-a-case-errors")
+
+    # The summary's link takes the person to the field. With the two fixed, the service
+    # says what else it needs: a category for a type its catalogue does not know.
+    problem.get_by_role("link", name="Order amount").click()
+    expect(amount).to_be_focused()
+    amount.fill("80.00")
+    page.get_by_label("Prior recoveries").fill("1")
+    page.get_by_role("button", name="Decide").click()
+    expect(page.locator("#f-category-error")).to_contain_text(
+        "failure type 'lost_luggage' is not in ruleset 'default', so failure.category (outcome or process) is required")
+    expect(page.locator("#f-amount-error")).to_have_count(0)
+    expect(amount).not_to_have_attribute("aria-invalid", "true")
+
+    page.get_by_label("Category").select_option("outcome")
+    page.get_by_role("button", name="Decide").click()
+    expect(page.locator("#estimated-cost")).to_be_visible()
+    expect(page.locator("#f-category-error")).to_have_count(0)
+    expect(problem).to_be_hidden()
