@@ -58,4 +58,6 @@ secret=()
 "${buildah[@]}" bud --isolation chroot --format docker --layers \
     --build-arg "BASE_IMAGE=$base" "${secret[@]}" \
     --tag "$image" --file Dockerfile .
+# vfs stores every layer as a full copy: drop the images earlier builds left untagged.
+"${buildah[@]}" rmi --prune >/dev/null 2>&1 || true
 echo "built $image" >&2

@@ -84,12 +84,7 @@ def children(pid: int) -> list[int]:
 
 def server_pid(root: int) -> int:
     """The pid of the process running the image's command, under buildah's chroot helpers."""
-    pending, seen = [root], []
-    while pending:
-        pid = pending.pop()
-        seen.append(pid)
-        pending.extend(children(pid))
-    for pid in seen:
+    for pid in descendants(root):
         with contextlib.suppress(OSError):
             argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
             # `recovery serve` itself: with the MALLOC_* variables set by the image it does
@@ -123,9 +118,32 @@ def serving(container: str, config: dict[str, Any], name: str, env: dict[str, st
             time.sleep(0.2)
         yield url, process, log
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=30)
+        stop(process)
+
+
+def descendants(root: int) -> list[int]:
+    found, pending = [], [root]
+    while pending:
+        pid = pending.pop()
+        found.append(pid)
+        pending.extend(children(pid))
+    return found
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the server, then make sure nothing of the run is left: killing `buildah run`
+    alone would orphan the server under buildah's chroot helpers."""
+    if process.poll() is not None:
+        return
+    tree = descendants(process.pid)
+    with contextlib.suppress(AssertionError, ProcessLookupError):
+        os.kill(server_pid(process.pid), signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=40)
+    for pid in reversed(tree):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    process.wait(timeout=30)
 
 
 def test_image_config(config: dict[str, Any]) -> None:
