@@ -7,17 +7,19 @@
   the no-op route's measured ceiling, against POST /v1/decisions, then the no-op.
 - Memory: with 2 workers, VmRSS of each worker after the runs above (the warm-up),
   then again after 1,000,000 more decisions driven by wrk in chunks, with a sample
-  after each chunk so growth that levels off can be told from a leak. On a machine
-  too busy to make them within the run's time budget, the run stops short and says
-  so (the memory target is then not judged).
+  after each chunk so growth that levels off can be told from a leak. They go
+  through POST /v1/decisions as far as the time budget allows and the rest through
+  the batch route (see `memory()`); the JSON says how many went which way.
 
 The quick mode (the smoke test) skips wrk: one worker, a second of open-loop load
-on each route and a few thousand decisions for the memory figures.
+on each route and a few thousand decisions (single and batch) for the memory figures.
 """
 
 from __future__ import annotations
 
+import json
 import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -27,6 +29,7 @@ from .stats import median, ratio
 
 NOOP = "/bench/noop"
 DECIDE = "/v1/decisions"
+BATCH = "/v1/decisions:batch"
 Log = Callable[[str], None]
 
 
@@ -39,13 +42,14 @@ class Plan:
     fixed_rate_seconds: float
     memory_decisions: int
     memory_chunks: int
+    memory_single_max: int
     use_wrk: bool
 
 
 FULL = Plan(workers=(1, 2), rounds=3, run_seconds=4, warmup_seconds=2, fixed_rate_seconds=10,
-            memory_decisions=1_000_000, memory_chunks=10, use_wrk=True)
+            memory_decisions=1_000_000, memory_chunks=10, memory_single_max=1_000_000, use_wrk=True)
 QUICK = Plan(workers=(1,), rounds=1, run_seconds=1, warmup_seconds=0.5, fixed_rate_seconds=1,
-             memory_decisions=2_000, memory_chunks=2, use_wrk=False)
+             memory_decisions=3_000, memory_chunks=3, memory_single_max=1_000, use_wrk=False)
 QUICK_RATE = 300.0
 
 
@@ -86,42 +90,102 @@ def fixed_rate(srv: server.Server, bodies: Sequence[bytes], rate: float, seconds
     return out
 
 
-def _drive(srv: server.Server, bodies: Sequence[bytes], count: int, script: Path | None, rps_hint: float,
-           deadline: float) -> int:
-    """Send `count` (or a few more) decisions, or as many as fit before `deadline`; returns how many."""
-    if script is not None:
+def batch_body(bodies: Sequence[bytes]) -> bytes:
+    """One POST /v1/decisions:batch body holding `bodies` as its events."""
+    return b'{"events": [' + b", ".join(bodies) + b"]}"
+
+
+def _decided_per_batch(srv: server.Server, body: bytes) -> int:
+    request = urllib.request.Request(srv.url + BATCH, data=body, method="POST",
+                                     headers={"content-type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        answer = json.loads(response.read())
+    if answer["rejected"]:
+        raise RuntimeError(f"the batch route refused {answer['rejected']} of the benchmark events")
+    return int(answer["decided"])
+
+
+class _Driver:
+    """Sends requests to one route until a count is reached or a deadline passes (wrk, or open loop in quick mode)."""
+
+    def __init__(self, srv: server.Server, route: str, bodies: Sequence[bytes], script: Path | None, rps: float):
+        self.srv, self.route, self.bodies, self.script, self.rps = srv, route, bodies, script, rps
+
+    def send(self, count: int, deadline: float) -> int:
+        """Send about `count` requests (wrk runs for a duration, so it tops up); returns how many were answered."""
+        if self.script is None:
+            result = openloop.run(self.srv.host, self.srv.port, self.route, self.bodies, self.rps, count / self.rps)
+            if result.statuses.get(200, 0) != result.completed:
+                raise RuntimeError(f"requests failed during the memory run: {result.statuses}")
+            return result.completed
         done = 0
-        while done < count:  # wrk runs for a duration: top up until the count is reached
+        while done < count:
             left = deadline - time.monotonic()
             if left < 1:
                 break
-            seconds = min(left, max(1.0, (count - done) / max(rps_hint, 1.0) * 1.02))
-            done += wrk.run(srv.url, script, seconds).requests
+            done += self.run_for(min(left, max(1.0, (count - done) / self.rps * 1.02)))
         return done
-    result = openloop.run(srv.host, srv.port, DECIDE, bodies, QUICK_RATE * 2, count / (QUICK_RATE * 2))
-    if result.statuses.get(200, 0) != result.completed:
-        raise RuntimeError(f"decisions failed during the memory run: {result.statuses}")
-    return result.completed
+
+    def run_for(self, seconds: float) -> int:
+        assert self.script is not None
+        run = wrk.run(self.srv.url, self.script, seconds)
+        self.rps = run.rps  # the next chunk is sized on what this one achieved
+        return run.requests
 
 
 def memory(srv: server.Server, bodies: Sequence[bytes], plan: Plan, tmp: Path, rps_hint: float,
            deadline: float, log: Log) -> dict[str, Any]:
-    script = wrk.script(tmp / "memory.lua", DECIDE, bodies) if plan.use_wrk else None
+    """RSS per worker before and after `plan.memory_decisions` decisions, sampled after each chunk.
+
+    The decisions go through POST /v1/decisions. When the machine is too busy for
+    them all to fit in the time budget, the rest go through POST /v1/decisions:batch
+    (100 events a request, the same decide path without the per-request HTTP work):
+    a first short batch run measures its rate, and single requests continue only
+    while the batch route can still finish the count before the deadline.
+    """
+    body = batch_body(bodies)
+    single = _Driver(srv, DECIDE, bodies, wrk.script(tmp / "memory.lua", DECIDE, bodies) if plan.use_wrk else None,
+                     rps_hint)
+    batch = _Driver(srv, BATCH, [body], wrk.script(tmp / "memory-batch.lua", BATCH, [body]) if plan.use_wrk
+                    else None, QUICK_RATE / 30)
+    per_batch = _decided_per_batch(srv, body)
     baseline = srv.rss_kib()
-    samples = [{"decisions": 0, "rss_mib": _mib(baseline)}]
-    per_chunk = plan.memory_decisions // plan.memory_chunks
-    total = 0
+    samples: list[dict[str, Any]] = [{"decisions": 0, "route": None, "rss_mib": _mib(baseline)}]
+    by_route = {DECIDE: 0, BATCH: 0}
+    target, per_chunk = plan.memory_decisions, plan.memory_decisions // plan.memory_chunks
     started = time.monotonic()
-    while total < plan.memory_decisions and time.monotonic() < deadline - 1:
-        total += _drive(srv, bodies, min(per_chunk, plan.memory_decisions - total), script, rps_hint, deadline)
-        samples.append({"decisions": total, "rss_mib": _mib(srv.rss_kib())})
-        log(f"  memory: {total:,} decisions, RSS {samples[-1]['rss_mib']} MiB")
+
+    def record(route: str, decisions: int) -> None:
+        by_route[route] += decisions
+        total = sum(by_route.values())
+        samples.append({"decisions": total, "route": route, "rss_mib": _mib(srv.rss_kib())})
+        log(f"  memory: {total:,} decisions ({by_route[DECIDE]:,} single, {by_route[BATCH]:,} in batches), "
+            f"RSS {samples[-1]['rss_mib']} MiB")
+
+    def remaining() -> int:
+        return target - sum(by_route.values())
+
+    # The batch rate, measured first (its decisions count), tells how long single requests may go on.
+    if plan.use_wrk:
+        record(BATCH, batch.run_for(3) * per_batch)
+    batch_rate = batch.rps * per_batch
+    while remaining() > 0 and by_route[DECIDE] < plan.memory_single_max:
+        spare = deadline - time.monotonic() - remaining() / batch_rate * 1.3 - 5
+        wanted = min(per_chunk, remaining())
+        if spare < 2:
+            break
+        if plan.use_wrk:
+            wanted = min(wanted, int(spare * single.rps))
+        record(DECIDE, single.send(max(1, wanted), time.monotonic() + spare))
+    while remaining() > 0 and time.monotonic() < deadline - 1:
+        record(BATCH, batch.send(max(1, -(-min(per_chunk, remaining()) // per_batch)), deadline) * per_batch)
+    total = sum(by_route.values())
     final = srv.rss_kib()
     growth = [round((after - before) / 1024, 2) for before, after in zip(baseline, final)]
-    if total < plan.memory_decisions:
-        log(f"  memory: the time budget ran out after {total:,} of {plan.memory_decisions:,} decisions")
-    return {"workers": srv.workers, "decisions": total, "planned": plan.memory_decisions,
-            "seconds": round(time.monotonic() - started, 1),
+    if total < target:
+        log(f"  memory: the time budget ran out after {total:,} of {target:,} decisions")
+    return {"workers": srv.workers, "decisions": total, "planned": target,
+            "decisions_by_route": by_route, "seconds": round(time.monotonic() - started, 1),
             "rss_after_warmup_mib": _mib(baseline), "rss_after_mib": _mib(final), "growth_mib": growth,
             "max_growth_mib": max(growth), "samples": samples}
 

@@ -58,6 +58,12 @@ LAYERS = (
 )
 
 
+#: Library functions worth their inclusive time: validation, dependency solving, logging, metrics, writes.
+NOTABLE = {"BaseModel.model_validate_json", "BaseModel.model_dump_json", "solve_dependencies", "wait_for",
+           "Logger._log", "Logger.handle", "StreamHandler.emit", "MutexValue.inc", "Response.__call__",
+           "RequestResponseCycle.send", "HttpToolsProtocol.data_received", "Request.body", "uuid4"}
+
+
 def layer_of(frames: Sequence[tuple[str, str, str]]) -> str:
     for _, file, _ in reversed(frames):
         for prefix, layer in LAYERS:
@@ -110,9 +116,11 @@ def summarise(raw: Path, title: str, top: int = 25) -> str:
     out += [f"| {share(count)} | `{name}` |" for name, count in selfs.most_common(top)]
     out += ["", "Self time by line:", "", "| share | line |", "|---|---|"]
     out += [f"| {share(count)} | `{name}` |" for name, count in lines_self.most_common(top)]
-    out += ["", "Inclusive time (frames on fewer than half the stacks, so not the server's outer loop):", "",
+    out += ["", "Inclusive time of the service's own functions and of library calls the request path makes "
+            "(the server's outer loop left out; middleware frames include everything they wrap):", "",
             "| share | function |", "|---|---|"]
-    shown = [(name, count) for name, count in inclusive.most_common() if count < 0.5 * total][:top]
+    shown = [(name, count) for name, count in inclusive.most_common()
+             if (" (service/" in name and "service/cli.py" not in name) or name.split(" (")[0] in NOTABLE][:top]
     out += [f"| {share(count)} | `{name}` |" for name, count in shown]
     return "\n".join(out) + "\n"
 

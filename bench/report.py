@@ -123,10 +123,13 @@ def table(results: dict[str, Any]) -> str:
                           f"Generator lag p99 {_fmt(decide['lag_ms']['p99'], 2)} ms."]
             memory = entry.get("memory")
             if memory:
+                routes = memory["decisions_by_route"]
                 lines += ["", f"Memory, {workers} workers: RSS after warm-up {memory['rss_after_warmup_mib']} MiB, "
                           f"after {memory['decisions']:,} more decisions {memory['rss_after_mib']} MiB: growth "
-                          f"{memory['growth_mib']} MiB per worker (each worker served about "
-                          f"{memory['decisions'] // int(workers):,})."]
+                          f"{memory['growth_mib']} MiB per worker (each worker made about "
+                          f"{memory['decisions'] // int(workers):,}; {routes['/v1/decisions']:,} came as single "
+                          f"requests, {routes['/v1/decisions:batch']:,} in batches of 100). RSS samples: "
+                          + ", ".join(f"{sample['rss_mib']}" for sample in memory["samples"]) + "."]
     return "\n".join(lines)
 
 

@@ -76,7 +76,8 @@ def test_the_server_answered_both_routes_and_its_memory_was_read(quick: dict[str
         assert run["statuses"] == {"200": run["sent"]}, route
         assert 0 < run["latency_ms"]["p50"] <= run["latency_ms"]["p99"]
     memory = worker["memory"]
-    assert memory["decisions"] >= 2000
+    assert memory["decisions"] >= 3000
+    assert memory["decisions_by_route"]["/v1/decisions"] > 0 and memory["decisions_by_route"]["/v1/decisions:batch"] > 0
     assert len(memory["rss_after_warmup_mib"]) == 1 and memory["rss_after_warmup_mib"][0] > 10
     assert [sample["decisions"] for sample in memory["samples"]][0] == 0
     assert len(memory["samples"]) >= 2
