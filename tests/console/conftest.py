@@ -23,7 +23,9 @@ CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-gpu"]
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: while Playwright's sync API is open, its event loop counts as
+# running in this thread, so asyncio.run() elsewhere in the suite would refuse to start.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.is_file():
         pytest.fail(f"{CHROMIUM} is missing: run `make browser` (it installs Debian's chromium)")
@@ -48,7 +50,7 @@ class ConsoleServer:
         return self.server.url + "/console/"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleServer]:
     """An open server (no keys) on a copy of the shipped rules, with one simulation directory."""
     base = tmp_path_factory.mktemp("console")
@@ -76,9 +78,9 @@ def watched() -> Watched:
     return Watched()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def context(browser: Browser) -> Iterator[BrowserContext]:
-    """One browser profile for the session; the console keeps nothing but per-tab sessionStorage."""
+    """One browser profile for these tests; the console keeps nothing but per-tab sessionStorage."""
     shared = browser.new_context(viewport={"width": 1360, "height": 900}, accept_downloads=True)
     yield shared
     shared.close()
