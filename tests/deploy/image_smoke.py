@@ -224,6 +224,8 @@ def test_serves_decisions_on_port_and_shuts_down_cleanly(container: str, config:
         assert body["mix"]["refund"] == {"amount": "40.00", "currency": "EUR"}
         assert body["ruleset"]["digest"] == loader.load_dir(RULES).digest
         assert httpx.post(url + "/v1/decisions", json={"failure": {}}, timeout=10).status_code == 422
+        metrics = httpx.get(url + "/metrics", timeout=10)
+        assert metrics.status_code == 200 and "recovery_decisions_total" in metrics.text
         # what the kubelet does: SIGTERM to the server process, which drains and exits
         os.kill(server_pid(process.pid), signal.SIGTERM)
         process.wait(timeout=40)
