@@ -97,8 +97,8 @@ bench-profile: $(STAMP)
 # /usr/bin/chromium is missing (CI runs as root on a fresh Debian machine); silent when
 # it is already there.
 CHROMIUM := /usr/bin/chromium
-CHROMIUM_INSTALL := apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	--no-install-recommends chromium fonts-liberation
+CHROMIUM_INSTALL := apt-get update -qq && DEBIAN_FRONTEND=noninteractive DEBCONF_NOWARNINGS=yes \
+	apt-get install -y -qq --no-install-recommends chromium fonts-liberation
 
 .PHONY: browser
 

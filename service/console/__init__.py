@@ -10,8 +10,6 @@ of the OpenAPI document.
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import FastAPI
 from starlette.responses import RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
@@ -58,5 +56,4 @@ async def _to_slash() -> Response:
 def mount(app: FastAPI) -> None:
     """Serve the console at /console/ (and redirect /console there), outside the OpenAPI document."""
     app.add_api_route(PREFIX, _to_slash, methods=["GET", "HEAD"], include_in_schema=False)
-    files: Any = ConsoleFiles(packages=[("service.console", "static")], html=True)
-    app.mount(PREFIX, files, name="console")
+    app.mount(PREFIX, ConsoleFiles(packages=[("service.console", "static")], html=True), name="console")
