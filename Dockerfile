@@ -50,6 +50,7 @@ RUN apt-get update \
 
 COPY --from=builder /opt/recovery /opt/recovery
 COPY rules/ /app/rules/
+COPY samples/events.jsonl /app/samples/events.jsonl
 
 # glibc reads the MALLOC_* variables at process start; set here, `recovery serve`
 # does not need to re-execute itself to set them (service/cli.py).
@@ -59,7 +60,8 @@ ENV PATH=/opt/recovery/bin:$PATH \
     MALLOC_TRIM_THRESHOLD_=268435456 \
     MALLOC_MMAP_THRESHOLD_=268435456 \
     RECOVERY_HOST=0.0.0.0 \
-    RECOVERY_RULES_DIR=/app/rules
+    RECOVERY_RULES_DIR=/app/rules \
+    RECOVERY_SIMULATION_EVENTS=/app/samples/events.jsonl
 
 WORKDIR /app
 USER 10001:10001

@@ -96,7 +96,8 @@ def from_errors(errors: list[dict[str, Any]], what: str = "event") -> ProblemErr
     first = errors[0]
     where = ".".join(str(part) for part in first["loc"]) or "body"
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    return ProblemError(422, f"invalid-{what}", f"{where}: {first['msg']}{more}", errors=errors)
+    return ProblemError(422, f"invalid-{what}", f"{where}: {first['msg']}{more}", errors=errors,
+                        title=f"Invalid {what}")
 
 
 def install(app: FastAPI) -> None:
@@ -109,7 +110,8 @@ def install(app: FastAPI) -> None:
         listed = validation_errors(exc.errors())
         first = listed[0] if listed else {"loc": [], "msg": "invalid request"}
         where = ".".join(str(part) for part in first["loc"]) or "request"
-        return ProblemError(422, "invalid-request", f"{where}: {first['msg']}", errors=listed).response()
+        return ProblemError(422, "invalid-request", f"{where}: {first['msg']}", errors=listed,
+                            title="Invalid request").response()
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:

@@ -70,3 +70,11 @@ def test_a_directory_the_service_was_told_about(tmp_path: Path) -> None:
                                                      "events": [CONTRACT_EXAMPLE]}).json()
         assert summary["changed"] == 1
         assert summary["candidate"]["directory"] == "directory next-quarter"
+
+
+def test_problem_titles_say_what_was_invalid(client: httpx.Client) -> None:
+    broken = client.post("/v1/simulations", json={"candidate": {"files": {"x.yaml": "rules: [1]"}}}).json()
+    assert broken["title"] == "Invalid rules" and broken["code"] == "invalid-rules"
+    malformed = client.post("/v1/simulations", json={"candidate": {}}).json()
+    assert malformed["title"] == "Invalid simulation" and malformed["code"] == "invalid-simulation"
+    assert client.post("/v1/decisions?explain=maybe", json=CONTRACT_EXAMPLE).json()["title"] == "Invalid request"

@@ -83,6 +83,7 @@ async def reload_ruleset(request: Request) -> Response:
     result = await asyncio.to_thread(registry.reload)
     if result.status == "failed":
         raise ProblemError(422, "invalid-rules", "the rules do not load; the live ruleset keeps serving",
+                           title="Invalid rules",
                            extra={"live_digest": result.digest,
                                   "findings": [finding.as_dict() for finding in result.findings]})
     body = {"status": result.status, "digest": result.digest,

@@ -69,7 +69,8 @@ def _candidate(request: Request, spec: Candidate, live_snapshot: Snapshot) -> tu
         if spec.directory is not None:
             directories = request.app.state.settings.simulation_directories()
             if spec.directory not in directories:
-                raise ProblemError(422, "unknown-directory", f"no simulation directory named {spec.directory!r}; "
+                raise ProblemError(422, "unknown-directory", title="Unknown directory",
+                                   detail=f"no simulation directory named {spec.directory!r}; "
                                    f"known: {', '.join(directories) or 'none configured'}")
             return build(load_dir(directories[spec.directory])), f"directory {spec.directory}"
         sources = dict(live_snapshot.ruleset.sources)
@@ -80,7 +81,7 @@ def _candidate(request: Request, spec: Candidate, live_snapshot: Snapshot) -> tu
                 sources[name] = text.encode()
         return build(load_sources(sources)), "live ruleset with " + ", ".join(sorted(spec.files or {}))
     except RulesetInvalid as exc:
-        raise ProblemError(422, "invalid-rules", "the candidate rules do not load",
+        raise ProblemError(422, "invalid-rules", "the candidate rules do not load", title="Invalid rules",
                            extra={"findings": [finding.as_dict() for finding in exc.findings]}) from None
 
 
@@ -89,7 +90,8 @@ def _events(request: Request, given: list[dict[str, Any]] | None) -> tuple[list[
         return given, "the request's events"
     path: Path | None = request.app.state.settings.simulation_events
     if path is None or not path.is_file():
-        raise ProblemError(422, "no-events", "send `events`: this service has no sample events configured")
+        raise ProblemError(422, "no-events", "send `events`: this service has no sample events configured",
+                           title="No events")
     return [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()][:MAX_EVENTS], \
         f"sample {path.name}"
 

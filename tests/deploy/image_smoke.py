@@ -226,6 +226,8 @@ def test_serves_decisions_on_port_and_shuts_down_cleanly(container: str, config:
         assert httpx.post(url + "/v1/decisions", json={"failure": {}}, timeout=10).status_code == 422
         metrics = httpx.get(url + "/metrics", timeout=10)
         assert metrics.status_code == 200 and "recovery_decisions_total" in metrics.text
+        simulation = httpx.post(url + "/v1/simulations", json={"candidate": {"files": {}}}, timeout=120)
+        assert simulation.status_code == 200 and simulation.json()["events"] == 3000  # the shipped sample
         # what the kubelet does: SIGTERM to the server process, which drains and exits
         os.kill(server_pid(process.pid), signal.SIGTERM)
         process.wait(timeout=40)
