@@ -140,8 +140,8 @@ def memory(srv: server.Server, bodies: Sequence[bytes], plan: Plan, tmp: Path, r
     The decisions go through POST /v1/decisions. When the machine is too busy for
     them all to fit in the time budget, the rest go through POST /v1/decisions:batch
     (100 events a request, the same decide path without the per-request HTTP work):
-    a first short batch run measures its rate, and single requests continue only
-    while the batch route can still finish the count before the deadline.
+    single requests go on only while the batch route, at its last measured rate,
+    could still finish the count before the deadline.
     """
     body = batch_body(bodies)
     single = _Driver(srv, DECIDE, bodies, wrk.script(tmp / "memory.lua", DECIDE, bodies) if plan.use_wrk else None,
@@ -149,6 +149,12 @@ def memory(srv: server.Server, bodies: Sequence[bytes], plan: Plan, tmp: Path, r
     batch = _Driver(srv, BATCH, [body], wrk.script(tmp / "memory-batch.lua", BATCH, [body]) if plan.use_wrk
                     else None, QUICK_RATE / 30)
     per_batch = _decided_per_batch(srv, body)
+    # Warm the batch route up too (its first requests grow the workers' buffers once), and
+    # measure its rate; these decisions come before the baseline and do not count.
+    if plan.use_wrk:
+        batch.run_for(3)
+    else:
+        batch.send(3, time.monotonic() + 30)
     baseline = srv.rss_kib()
     samples: list[dict[str, Any]] = [{"decisions": 0, "route": None, "rss_mib": _mib(baseline)}]
     by_route = {DECIDE: 0, BATCH: 0}
@@ -162,24 +168,17 @@ def memory(srv: server.Server, bodies: Sequence[bytes], plan: Plan, tmp: Path, r
         log(f"  memory: {total:,} decisions ({by_route[DECIDE]:,} single, {by_route[BATCH]:,} in batches), "
             f"RSS {samples[-1]['rss_mib']} MiB")
 
-    def remaining() -> int:
-        return target - sum(by_route.values())
-
-    # The batch rate, measured first (its decisions count), tells how long single requests may go on.
-    if plan.use_wrk:
-        record(BATCH, batch.run_for(3) * per_batch)
-    batch_rate = batch.rps * per_batch
-    while remaining() > 0 and by_route[DECIDE] < plan.memory_single_max:
-        # Twice the measured batch time, plus slack: on a shared machine the rate drops under load.
-        spare = deadline - time.monotonic() - remaining() / batch_rate * 2 - 10
-        wanted = min(per_chunk, remaining())
-        if spare < 2:
-            break
-        if plan.use_wrk:
-            wanted = min(wanted, int(spare * single.rps))
-        record(DECIDE, single.send(max(1, wanted), time.monotonic() + spare))
-    while remaining() > 0 and time.monotonic() < deadline - 1:
-        record(BATCH, batch.send(max(1, -(-min(per_chunk, remaining()) // per_batch)), deadline) * per_batch)
+    while (remaining := target - sum(by_route.values())) > 0 and time.monotonic() < deadline - 1:
+        # Single requests while the batch route, at its last measured rate with room to spare
+        # (the rate drops when neighbours load the machine), could still finish the count.
+        spare = deadline - time.monotonic() - remaining / (batch.rps * per_batch) * 1.5 - 10
+        if spare >= 3 and by_route[DECIDE] < plan.memory_single_max:
+            wanted = min(per_chunk, remaining, plan.memory_single_max - by_route[DECIDE])
+            if plan.use_wrk:
+                wanted = min(wanted, max(1, int(spare * single.rps)))
+            record(DECIDE, single.send(wanted, time.monotonic() + spare))
+        else:
+            record(BATCH, batch.send(max(1, -(-min(per_chunk, remaining) // per_batch)), deadline) * per_batch)
     total = sum(by_route.values())
     final = srv.rss_kib()
     growth = [round((after - before) / 1024, 2) for before, after in zip(baseline, final)]
