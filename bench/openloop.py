@@ -159,7 +159,9 @@ async def _run(host: str, port: int, route: str, bodies: Sequence[bytes], rate: 
             pool.submit(requests[sent % len(requests)], now)
             sent += 1
         if sent < total:
-            await asyncio.sleep(max(0.0, start + sent / rate - time.perf_counter()))
+            # Never less than a millisecond: uvloop's timers tick in milliseconds, and a shorter
+            # sleep returns at once, which would spin a core the server needs.
+            await asyncio.sleep(max(0.001, start + sent / rate - time.perf_counter()))
     if pool.outstanding:
         pool.drained = asyncio.Event()
         try:
