@@ -4,7 +4,9 @@
   and POST /v1/decisions of the same server, alternating A B B A ... in short runs
   so both routes see the same neighbours; the figure per route is the median run.
 - Fixed rate: with 2 workers, the open-loop generator (bench/openloop.py) at half
-  the no-op route's measured ceiling, against POST /v1/decisions, then the no-op.
+  the no-op route's measured ceiling, against POST /v1/decisions, then the no-op;
+  then the decision route at half its own ceiling, which tells slow answers from
+  a lack of capacity.
 - Memory: with 2 workers, VmRSS of each worker after the runs above (the warm-up),
   then again after 1,000,000 more decisions driven by wrk in chunks, with a sample
   after each chunk so growth that levels off can be told from a leak. They go
@@ -79,14 +81,20 @@ def throughput(srv: server.Server, bodies: Sequence[bytes], plan: Plan, tmp: Pat
     return out
 
 
-def fixed_rate(srv: server.Server, bodies: Sequence[bytes], rate: float, seconds: float, log: Log) -> dict[str, Any]:
+def fixed_rate(srv: server.Server, bodies: Sequence[bytes], rate: float, own_rate: float, seconds: float,
+               log: Log) -> dict[str, Any]:
+    """Open-loop latency at `rate` (the target's: half the no-op ceiling) on both routes, and, to tell
+    slow answers from a lack of capacity, on the decision route at `own_rate` (half its own ceiling)."""
     out: dict[str, Any] = {"rate": round(rate, 1)}
     for route, share in ((DECIDE, 1.0), (NOOP, 0.5)):
         result = openloop.run(srv.host, srv.port, route, bodies, rate, seconds * share)
         out[route] = result.as_dict()
+    own = openloop.run(srv.host, srv.port, DECIDE, bodies, own_rate, seconds * 0.5)
+    out["decisions_at_half_own_ceiling"] = own.as_dict()
     decide = out[DECIDE]["latency_ms"]
     log(f"  fixed rate {rate:.0f} req/s: decisions p50 {decide['p50']:.2f} ms, p99 {decide['p99']:.2f} ms; "
-        f"no-op p99 {out[NOOP]['latency_ms']['p99']:.2f} ms")
+        f"no-op p99 {out[NOOP]['latency_ms']['p99']:.2f} ms; decisions at {own_rate:.0f} req/s (half their own "
+        f"ceiling) p99 {out['decisions_at_half_own_ceiling']['latency_ms']['p99']:.2f} ms")
     return out
 
 
@@ -226,6 +234,6 @@ def _measure_server(srv: server.Server, bodies: Sequence[bytes], plan: Plan, tmp
         ceiling, hint = QUICK_RATE * 2, QUICK_RATE * 4
     entry["rss_after_warmup_mib"] = _mib(srv.rss_kib())
     if srv.workers == max(plan.workers):
-        entry["fixed_rate"] = fixed_rate(srv, bodies, ceiling / 2, plan.fixed_rate_seconds, log)
+        entry["fixed_rate"] = fixed_rate(srv, bodies, ceiling / 2, hint / 2, plan.fixed_rate_seconds, log)
         entry["memory"] = memory(srv, bodies, plan, tmp, hint, deadline, log)
     return entry

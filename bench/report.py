@@ -121,6 +121,11 @@ def table(results: dict[str, Any]) -> str:
                           f"({_fmt(decide['achieved_rps'], 0)} req/s achieved); no-op p50 "
                           f"{_fmt(noop['latency_ms']['p50'], 2)} ms, p99 {_fmt(noop['latency_ms']['p99'], 2)} ms. "
                           f"Generator lag p99 {_fmt(decide['lag_ms']['p99'], 2)} ms."]
+                own = fixed.get("decisions_at_half_own_ceiling")
+                if own:
+                    lines[-1] += (f" At half the decision route's own ceiling ({_fmt(own['target_rps'], 0)} req/s): "
+                                  f"p50 {_fmt(own['latency_ms']['p50'], 2)} ms, p99 {_fmt(own['latency_ms']['p99'], 2)}"
+                                  f" ms, max {_fmt(own['latency_ms']['max'], 2)} ms.")
             memory = entry.get("memory")
             if memory:
                 routes = memory["decisions_by_route"]

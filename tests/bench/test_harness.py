@@ -75,6 +75,8 @@ def test_the_server_answered_both_routes_and_its_memory_was_read(quick: dict[str
         assert run["sent"] > 0 and run["completed"] == run["sent"], route
         assert run["statuses"] == {"200": run["sent"]}, route
         assert 0 < run["latency_ms"]["p50"] <= run["latency_ms"]["p99"]
+    own = worker["fixed_rate"]["decisions_at_half_own_ceiling"]
+    assert own["completed"] == own["sent"] > 0 and own["statuses"] == {"200": own["sent"]}
     memory = worker["memory"]
     assert memory["decisions"] >= 3000
     assert memory["decisions_by_route"]["/v1/decisions"] > 0 and memory["decisions_by_route"]["/v1/decisions:batch"] > 0
