@@ -18,8 +18,8 @@ from .api.body import BodyLimit
 from .api.observe import Observe
 from .api.security import ApiKeys
 from .auth import RateLimiter
-from .logs import CustomerMask
 from .engine.registry import Registry, ReloadResult, Snapshot
+from .logs import CustomerMask
 from .server import install_drain
 from .settings import Settings, get_settings
 from .watcher import watch
@@ -63,8 +63,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   docs_url="/docs", redoc_url=None, openapi_url="/openapi.json")
     app.state.settings = settings
     app.state.registry = registry
-    app.state.keys = keys
-    app.state.limiter = RateLimiter(settings.rate_limit_per_minute)
     app.state.mask = CustomerMask(settings.log_customer_fields, settings.log_hash_salt)
     problems.install(app)
     app.include_router(decisions.router)
@@ -82,7 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return settings.max_body_bytes
 
     app.add_middleware(BodyLimit, limit_for=limit_for)
-    app.add_middleware(ApiKeys, keys=keys, limiter=app.state.limiter)
+    app.add_middleware(ApiKeys, keys=keys, limiter=RateLimiter(settings.rate_limit_per_minute))
     app.add_middleware(Observe, digest=lambda: registry.current.digest if registry.current else None)
     app.openapi = functools.partial(openapi.build, app)  # type: ignore[method-assign]
     return app

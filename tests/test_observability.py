@@ -142,6 +142,7 @@ def test_metrics_add_up_over_workers() -> None:
         for _ in range(40):  # new connections spread over both workers
             with server.client() as http:
                 assert http.post("/v1/decisions", json=CONTRACT_EXAMPLE).status_code == 200
+        time.sleep(1.5)  # each worker moves its counts into the shared samples once a second
         scrapes = []
         for _ in range(6):
             with server.client() as http:
