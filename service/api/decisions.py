@@ -27,8 +27,6 @@ from .body import read_json
 
 router = APIRouter(tags=["decisions"])
 
-MAX_BATCH = 1000
-
 
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})

@@ -16,7 +16,6 @@ files. Warnings (exit status 0) are what loads but is probably a mistake:
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any

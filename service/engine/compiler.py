@@ -30,7 +30,7 @@ from decimal import Decimal
 from typing import Any, Iterable
 
 from . import vocabulary as vocab
-from .conditions import Atom, Term
+from .conditions import Atom
 from .loader import RuleDef, RulesetDef
 
 GUARD: dict[str, Any] = {"$nex": {"$s": 1}}
