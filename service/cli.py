@@ -53,19 +53,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import shutil
     import tempfile
 
+    import logging.config
+
     import uvicorn
 
     from .logs import uvicorn_config
+    from .server import serve_workers
 
     if settings.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # Workers write metric samples here so that any worker's /metrics reports all of them.
         metrics_dir = tempfile.mkdtemp(prefix="recovery-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
         atexit.register(shutil.rmtree, metrics_dir, True)
-    uvicorn.run("service.app:create_app", factory=True, host=settings.host, port=settings.port,
-                workers=settings.workers, http="httptools", loop="uvloop", access_log=False,
-                log_config=uvicorn_config(settings.log_level), log_level=settings.log_level,
-                timeout_graceful_shutdown=30, server_header=False)
+    options = {"host": settings.host, "port": settings.port, "http": "httptools", "loop": "uvloop",
+               "access_log": False, "log_config": uvicorn_config(settings.log_level),
+               "log_level": settings.log_level, "timeout_graceful_shutdown": 30, "server_header": False}
+    if settings.workers > 1:
+        logging.config.dictConfig(uvicorn_config(settings.log_level))
+        return serve_workers(settings.workers, options)
+    uvicorn.run("service.app:create_app", factory=True, **options)
     return 0
 
 
