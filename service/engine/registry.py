@@ -73,6 +73,20 @@ def load_snapshot(directory: str | Path) -> Snapshot:
     return build(loader.load_dir(directory))
 
 
+def signature(directory: Path) -> tuple[tuple[object, ...], ...]:
+    """How the directory's rules files look to stat(), without reading them: name, device, inode,
+    size, modification and change time of each. Any write changes the change time (which no tool
+    can set back), and a ConfigMap update puts new inodes behind the `..data` symlink."""
+    try:
+        looks = []
+        for path in loader.rules_files(directory):
+            stat = path.stat()
+            looks.append((path.name, stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns))
+        return tuple(looks)
+    except OSError as exc:
+        return (("unreadable", exc.strerror),)
+
+
 def fingerprint(directory: Path) -> str:
     """The digest of the directory's rules files as they are now (cheap: no parsing),
     or a marker when they cannot be read (for instance mid-swap of a ConfigMap)."""
