@@ -95,9 +95,7 @@ def _zen_cell(path: str, literals: Sequence[Literal]) -> str:
     if "nex" in kinds and (positives or "ex" in kinds):
         return "false"
     if positives or "ex" in kinds:
-        field = vocab.BY_PATH.get(path)
-        always = path == vocab.TIER_RANK_PATH or (field is not None and field.always)
-        if len(positives) == 1 and not negatives and always:
+        if len(positives) == 1 and not negatives and vocab.STATIC.always(path):
             return _zen_simple(positives[0])
         return " and ".join(["$ != null", *positives, *negatives])
     if "nex" in kinds:
@@ -134,7 +132,7 @@ def zen_rows(ruleset: RulesetDef) -> list[tuple[int, dict[str, str]]]:
 def zen_fields(rows: Sequence[tuple[int, Mapping[str, str]]]) -> list[str]:
     """The flat paths the table's input columns read, in vocabulary order."""
     paths = {path for _, cells in rows for path in cells}
-    return sorted(paths, key=lambda path: (vocab.ORDER.get(path, 99), path))
+    return sorted(paths, key=lambda path: (vocab.STATIC.order.get(path, 999), path))
 
 
 def zen_table(ruleset: RulesetDef) -> tuple[dict[str, Any], list[str]]:

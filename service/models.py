@@ -1,4 +1,4 @@
-"""The v1 wire contract (../shared/CONTRACT.md): request and response models.
+"""The v1 wire contract (docs/contract.md): request and response models.
 
 Field names here are fixed; the service may add fields, never rename or drop them.
 Requests are validated by these models (unknown fields rejected); responses are
@@ -11,13 +11,19 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator, model_validator
 
 from . import money
 
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$", examples=["late_delivery"])]
 CurrencyCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code", examples=["EUR"])]
 Level = Literal["agent", "supervisor", "manager"]
+ApprovalLevel = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$", examples=["supervisor"],
+                                     description="agent (no approval needed), supervisor, manager, or a higher "
+                                                 "level the ruleset declares")]
+Locale = Annotated[str, Field(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$", max_length=35,
+                              examples=["en", "zh-CN"], description="a BCP 47 language tag")]
+FactName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 
 
 class _In(BaseModel):
@@ -55,6 +61,11 @@ class Failure(_In):
     recurring: StrictBool = False
     """The same customer met the same failure before (a stable cause)."""
     description: Annotated[str, Field(max_length=2000)] | None = None
+    amount_at_stake: Money | None = None
+    """The amount actually wrong (the duplicate charge, the overcharge, the missing lines), in the order's
+    currency. Money failures are put right on this amount; default: the order amount."""
+    value_received: Literal["none", "partial", "full"] | None = None
+    """How much of the service the customer still got; default: the failure type's, from the ruleset."""
 
 
 class Customer(_In):
@@ -75,6 +86,26 @@ class Context(_In):
     channel: Slug | None = None
     minutes_since_report: Annotated[StrictInt, Field(ge=0, le=10_000_000)] | None = None
     customer_request: Literal["refund", "credit", "discount", "replacement", "apology"] | None = None
+    already_done: Annotated[list[Literal["fixed", "apologised", "refunded", "replaced"]],
+                            Field(max_length=4)] = Field(default_factory=list)
+    """What the agent did before asking."""
+    locale: Locale | None = None
+    """The language of the rendered messages; default the ruleset's."""
+
+    @field_validator("already_done")
+    @classmethod
+    def _once(cls, values: list[str]) -> list[str]:
+        if len(set(values)) != len(values):
+            raise ValueError("list each thing done once")
+        return sorted(values)
+
+
+FactValue = Annotated[
+    StrictBool | Annotated[StrictInt, Field(ge=-2**53, le=2**53)]
+    | Annotated[Decimal, Field(allow_inf_nan=False, ge=-money.MAX_AMOUNT, le=money.MAX_AMOUNT)]
+    | Annotated[str, Field(max_length=2000)] | Money,
+    Field(description="a value of the type the ruleset declares for the fact (GET /v1/ruleset lists them): "
+                      "integer, number, boolean, slug, text, or money as {amount, currency}")]
 
 
 class FailureEvent(_In):
@@ -97,6 +128,8 @@ class FailureEvent(_In):
     order: Order | None = None
     """Without an order the mix holds no refund."""
     context: Context = Field(default_factory=Context)
+    facts: Annotated[dict[FactName, FactValue], Field(max_length=64)] | None = None
+    """Facts the live ruleset declares (`GET /v1/ruleset`, `facts`), e.g. {"flight_distance_km": 1840}."""
 
 
 class BatchRequest(BaseModel):
@@ -127,6 +160,8 @@ class DiscountOut(_Out):
 
 class ReplacementOut(_Out):
     kind: Literal["exchange", "re_performance", "repair"]
+    value: MoneyOut | None = None
+    """What the replacement is worth to the firm; counts in caps and approval."""
 
 
 class ApologyOut(_Out):
@@ -160,10 +195,74 @@ class Justice(_Out):
     interactional: Dimension
 
 
+class OfferNow(_Out):
+    """What the frontline may give without waiting for the approver: owed money always, goodwill within the
+    frontline boundary."""
+
+    refund: MoneyOut | None = None
+    credit: CreditOut | None = None
+    discount: DiscountOut | None = None
+    replacement: ReplacementOut | None = None
+
+
 class ApprovalOut(_Out):
     required: bool
-    level: Level
+    level: ApprovalLevel
     reasons: list[str]
+    agent_may_offer_now: OfferNow | None = None
+
+
+class OwedLine(_Out):
+    """Money owed whatever the goodwill policy: included in mix.refund (or mix.credit), never clipped."""
+
+    kind: Literal["restitution", "statutory", "contractual"]
+    amount: MoneyOut
+    basis: str
+    """Why it is owed: the duplicate charge, `EU261 Art. 7(1)(b)`, an SLA clause."""
+    rule: str
+    pay_as: Literal["refund", "credit"] = "refund"
+
+
+class NotAssessed(_Out):
+    """An entitlement the event did not let the service assess, and what to give so it can."""
+
+    rule: str
+    what: str
+    missing: list[str] = Field(default_factory=list)
+
+
+class Costs(_Out):
+    """What the decision costs the firm: owed money, goodwill (refund, credit, a discount's expected use) and a
+    replacement's value. Approval boundaries compare goodwill plus the replacement."""
+
+    owed: MoneyOut
+    goodwill: MoneyOut
+    replacement: MoneyOut | None = None
+    total: MoneyOut
+
+
+class AlternativeOut(_Out):
+    id: str
+    description: str
+    recommended: bool
+    answers_request: bool
+    mix: "Mix"
+    owed: list[OwedLine]
+    estimated_cost: MoneyOut | None
+    costs: Costs | None = None
+    approval: ApprovalOut
+
+
+class Messages(_Out):
+    """Texts to use with the customer and on the ticket, rendered from the ruleset's templates."""
+
+    locale: str
+    requested_locale: str | None = None
+    fallback: bool = False
+    """True when the requested locale has no texts and another one was used."""
+    apology: str | None
+    explanation: str | None
+    agent_note: str
 
 
 class ProcessRecovery(_Out):
@@ -201,6 +300,12 @@ class Decision(_Out):
     process_recovery: ProcessRecovery
     rules_fired: list[RuleRef]
     limits_applied: list[LimitApplied] = Field(default_factory=list)
+    owed: list[OwedLine] = Field(default_factory=list)
+    not_assessed: list[NotAssessed] = Field(default_factory=list)
+    alternatives: list[AlternativeOut] = Field(default_factory=list)
+    """When remedies exclude each other (a refund OR a replacement): every option; `mix` is the recommended one."""
+    costs: Costs | None = None
+    messages: Messages | None = None
     explain: dict[str, Any] | None = None
 
 
