@@ -166,24 +166,25 @@ def events(ruleset: RulesetDef) -> st.SearchStrategy[dict[str, Any]]:
 
     def amount(currency: str) -> st.SearchStrategy[str]:
         places = money.minor_unit(currency) or 0
-        return st.decimals(min_value=0, max_value=5000, places=places, allow_nan=False,
-                           allow_infinity=False).map(lambda value: f"{value:f}")
+        typical = [money.fmt(money.normalize(Decimal(value), currency))
+                   for value in ("12", "49.99", "80", "250", "1200", "4800")]
+        return st.one_of(st.sampled_from(typical),
+                         st.decimals(min_value=0, max_value=5000, places=places, allow_nan=False,
+                                     allow_infinity=False).map(lambda value: f"{value:f}"))
 
     def money_in(currency: str) -> st.SearchStrategy[dict[str, str]]:
         return amount(currency).map(lambda value: {"amount": value, "currency": currency})
 
     def event_in(currency: str) -> st.SearchStrategy[dict[str, Any]]:
-        failure = st.one_of(
-            st.fixed_dictionaries({"type": st.sampled_from(list(catalogues.failure_types))}),
-            st.fixed_dictionaries({"type": st.just("uncatalogued_failure"),
-                                   "category": st.sampled_from(["outcome", "process"])}),
+        failure = st.sampled_from([*catalogues.failure_types, "uncatalogued_failure"]).flatmap(
+            lambda name: st.fixed_dictionaries({"type": st.just(name)}) if name in catalogues.failure_types
+            else st.fixed_dictionaries({"type": st.just(name), "category": st.sampled_from(["outcome", "process"])})
         ).flatmap(lambda head: st.fixed_dictionaries({
             **{key: st.just(value) for key, value in head.items()},
             "severity": st.integers(1, 5),
             "root_cause": st.sampled_from(["provider", "customer", "third_party", "unknown"]),
             "recurring": st.booleans(),
-        }, optional={"amount_at_stake": money_in(currency),
-                     "value_received": st.sampled_from(["none", "partial", "full"])}))
+        }, optional={"value_received": st.sampled_from(["none", "partial", "full"])}))
         customer = st.fixed_dictionaries({"tier": st.sampled_from(catalogues.tiers),
                                           "prior_recoveries_90d": st.integers(0, 8)},
                                          optional={"lifetime_value": money_in(currency)})
@@ -197,11 +198,24 @@ def events(ruleset: RulesetDef) -> st.SearchStrategy[dict[str, Any]]:
         facts = st.fixed_dictionaries({}, optional={
             name: (_fact_values(fact) if fact.type != "money" else money_in(currency))
             for name, fact in ruleset.facts.items()})
-        return st.fixed_dictionaries({"failure": failure, "customer": customer, "context": context},
-                                     optional={"order": money_in(currency).map(lambda value: {"amount": value}),
-                                               "facts": facts})
+        order = st.one_of(st.none(), amount(currency))
+        return st.tuples(st.fixed_dictionaries({"failure": failure, "customer": customer, "context": context},
+                                               optional={"facts": facts}),
+                         order, st.sampled_from([None, "0.25", "1"])).map(
+            lambda parts: _with_order(parts[0], parts[1], parts[2], currency))
 
     return st.sampled_from(catalogues.currencies).flatmap(event_in).filter(lambda event: _valid(ruleset, event))
+
+
+def _with_order(event: dict[str, Any], order: str | None, stake_share: str | None, currency: str) -> dict[str, Any]:
+    """The event with an order (when drawn) and an amount at stake of a share of it (when drawn)."""
+    if order is None:
+        return event
+    event = {**event, "order": {"amount": {"amount": order, "currency": currency}}}
+    if stake_share is not None:
+        stake = money.round_down(Decimal(order) * Decimal(stake_share), currency)
+        event["failure"] = {**event["failure"], "amount_at_stake": {"amount": money.fmt(stake), "currency": currency}}
+    return event
 
 
 def _valid(ruleset: RulesetDef, event: dict[str, Any]) -> bool:

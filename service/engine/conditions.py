@@ -229,7 +229,7 @@ class ConditionParser:
                 if field.minimum is not None and value < field.minimum or \
                         field.maximum is not None and value > field.maximum:
                     self.report(f"`{field.path}` ranges over {field.minimum}..{field.maximum or 'any'}, "
-                                f"got {value}", path, None)
+                                f"got {value}", path, "no event can carry this value: use one inside the range")
                     return MISSING
                 return value
             self.report(f"`{field.path}` is a whole number, got {_describe(value)}", path, None)
@@ -250,7 +250,7 @@ class ConditionParser:
             if field.minimum is not None and number < field.minimum or \
                     field.maximum is not None and number > field.maximum:
                 self.report(f"`{field.path}` ranges over {field.minimum}..{field.maximum}, got {value}", path,
-                            None)
+                            "no event can carry this value: use one inside the range")
                 return MISSING
             return number
         if not isinstance(value, str):

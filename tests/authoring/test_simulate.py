@@ -24,7 +24,10 @@ def candidate(tmp_path: Path) -> Path:
     target = tmp_path / "candidate"
     shutil.copytree(RULES, target)
     outcome = target / "20-outcome.yaml"
-    outcome.write_text(outcome.read_text().replace("refund: {percent_of_order: 50}", "refund: {percent_of_order: 60}"))
+    text = outcome.read_text()
+    assert "            - {from: 3, percent_of_order: 15}\n" in text
+    outcome.write_text(text.replace("            - {from: 3, percent_of_order: 15}\n",
+                                    "            - {from: 3, percent_of_order: 20}\n", 1))
     return target
 
 
