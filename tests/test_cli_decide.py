@@ -30,7 +30,7 @@ def test_decide_reads_stdin_and_explains() -> None:
     result = run_cli("decide", "-", "--explain", stdin=json.dumps(CONTRACT_EXAMPLE).encode())
     assert result.returncode == 0
     body = json.loads(result.stdout)
-    assert any(rule["id"] == "outcome-firm-sev4" and not rule["matched"] for rule in body["explain"]["rules"])
+    assert any(rule["id"] == "outcome-value-partial" and not rule["matched"] for rule in body["explain"]["rules"])
 
 
 def test_decide_refuses_a_bad_event_with_the_field() -> None:

@@ -650,6 +650,12 @@ def json_schema() -> dict[str, Any]:
     schema["$defs"]["Condition"] = condition_schema()
     schema["$defs"]["Rule"]["properties"]["when"] = {"$ref": "#/$defs/Condition",
                                                      "description": Rule.model_fields["when"].description}
+    then = schema["$defs"]["Then"]["properties"]
+    # The short forms the validators accept: one owed line without a list, a replacement by its kind.
+    then["owed"]["anyOf"] = [{"$ref": "#/$defs/OwedSpec"}, {"type": "array", "items": {"$ref": "#/$defs/OwedSpec"}},
+                             {"type": "null"}]
+    then["replacement"]["anyOf"] = [{"type": "string", "enum": list(vocab.REPLACEMENTS)},
+                                    {"$ref": "#/$defs/ReplacementSpec"}, {"type": "null"}]
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = "https://service-recovery.invalid/rules/schema.json"
     schema["title"] = "Service recovery rules file"
