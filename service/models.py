@@ -207,7 +207,11 @@ class OfferNow(_Out):
 
 class ApprovalOut(_Out):
     required: bool
-    level: ApprovalLevel
+    level: Level
+    """agent (no approval needed), supervisor or manager; a level the ruleset declares above manager reads
+    as manager here and is named in `approver`."""
+    approver: ApprovalLevel | None = None
+    """Who must approve, as the ruleset names it: agent, supervisor, manager or a higher declared level."""
     reasons: list[str]
     agent_may_offer_now: OfferNow | None = None
 

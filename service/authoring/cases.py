@@ -49,7 +49,7 @@ EXPECT_KEYS = {
     "explanation": "true when the cause is explained",
     "respond_within_minutes": "response deadline in minutes, or null",
     "follow_up_within_hours": "follow-up in hours, or null",
-    "approval": "approval level (agent means none needed)",
+    "approval": "who must approve, as the ruleset names the level (agent means none needed)",
     "approval_reasons_contain": "substrings that some approval reason contains",
     "root_cause_review": "true or false",
     "justice": "mapping of dimension to addressed (true/false)",
@@ -185,7 +185,7 @@ def _get(decision: dict[str, Any], key: str) -> Any:
     if key in ("respond_within_minutes", "follow_up_within_hours"):
         return decision["justice"]["procedural"][key]
     if key == "approval":
-        return decision["approval"]["level"]
+        return decision["approval"].get("approver", decision["approval"]["level"])
     if key == "root_cause_review":
         return decision["process_recovery"]["root_cause_review"]
     if key == "owed":

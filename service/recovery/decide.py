@@ -19,6 +19,7 @@ import orjson
 
 from .. import money
 from ..engine import conditions
+from ..engine.vocabulary import STAFF_LEVELS
 from ..engine.registry import Snapshot
 from ..models import FailureEvent
 from . import alternatives as alternatives_module
@@ -111,8 +112,9 @@ def _approval(out: Outcome, mix: dict[str, Any]) -> dict[str, Any]:
     credit_now = None
     if now.get("credit") and currency is not None:
         credit_now = {"amount": money.fmt(now["credit"]), "currency": currency, "expires_in_days": out.credit_days}
-    return {"required": out.approval_level != "agent", "level": out.approval_level,
-            "reasons": out.approval_reasons,
+    level = out.approval_level
+    return {"required": level != "agent", "level": level if level in STAFF_LEVELS else "manager",
+            "approver": level, "reasons": out.approval_reasons,
             "agent_may_offer_now": {"refund": _money(now.get("refund"), currency), "credit": credit_now,
                                     "discount": mix["discount"] if now.get("discount") else None,
                                     "replacement": mix["replacement"] if now.get("replacement") else None}}

@@ -266,7 +266,8 @@ class Renderer:
             line("follow_up", hours=procedural["follow_up_within_hours"])
         approval = decision["approval"]
         if approval["required"]:
-            line("approval", who=self.label(tag, "levels", approval["level"]), reasons="; ".join(approval["reasons"]))
+            approver = approval.get("approver", approval["level"])
+            line("approval", who=self.label(tag, "levels", approver), reasons="; ".join(approval["reasons"]))
             now = approval.get("agent_may_offer_now") or {}
             items = [money(now[name]) + f" ({name})" for name in ("refund", "credit") if now.get(name)]
             if now.get("discount"):
