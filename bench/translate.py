@@ -25,7 +25,6 @@ from typing import Any, Callable, Mapping, Sequence
 
 from service.engine import conditions as cond
 from service.engine import vocabulary as vocab
-from service.engine.compiler import engine_key
 from service.engine.loader import RulesetDef
 
 Flat = Mapping[str, Any]
@@ -140,7 +139,7 @@ def zen_table(ruleset: RulesetDef) -> tuple[dict[str, Any], list[str]]:
     rows = zen_rows(ruleset)
     fields = zen_fields(rows)
     column = {path: f"c{number}" for number, path in enumerate(fields)}
-    inputs = [{"id": column[path], "name": path, "field": engine_key(path)} for path in fields]
+    inputs = [{"id": column[path], "name": path, "field": column[path]} for path in fields]
     table_rows = []
     for number, (index, cells) in enumerate(rows):
         row = {"_id": f"row{number}", "out": str(index)}
@@ -166,10 +165,10 @@ def zen_table(ruleset: RulesetDef) -> tuple[dict[str, Any], list[str]]:
 def zen_input(flat: Flat, fields: Sequence[str]) -> dict[str, Any]:
     """The table's input for one flat event: the tested fields the event carries, amounts as numbers."""
     out: dict[str, Any] = {}
-    for path in fields:
+    for number, path in enumerate(fields):
         value = flat.get(path)
         if value is not None:
-            out[engine_key(path)] = float(value) if isinstance(value, Decimal) else value
+            out[f"c{number}"] = float(value) if isinstance(value, Decimal) else value
     return out
 
 

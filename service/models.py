@@ -87,14 +87,16 @@ class Context(_In):
     minutes_since_report: Annotated[StrictInt, Field(ge=0, le=10_000_000)] | None = None
     customer_request: Literal["refund", "credit", "discount", "replacement", "apology"] | None = None
     already_done: Annotated[list[Literal["fixed", "apologised", "refunded", "replaced"]],
-                            Field(max_length=4)] = Field(default_factory=list)
+                            Field(max_length=4)] | None = None
     """What the agent did before asking."""
     locale: Locale | None = None
     """The language of the rendered messages; default the ruleset's."""
 
     @field_validator("already_done")
     @classmethod
-    def _once(cls, values: list[str]) -> list[str]:
+    def _once(cls, values: list[str] | None) -> list[str] | None:
+        if values is None:
+            return None
         if len(set(values)) != len(values):
             raise ValueError("list each thing done once")
         return sorted(values)

@@ -26,7 +26,7 @@ FIXTURES = ROOT / "tests" / "fixtures"
 V1 = jsonschema.Draft202012Validator(json.loads((FIXTURES / "v1-decision.schema.json").read_text()))
 CASES = [json.loads(line) for line in (FIXTURES / "v1-case-events.jsonl").read_text().splitlines()]
 #: Events refused then that decide now, on purpose: the rate table covers Swiss francs.
-NOW_DECIDED = {"a currency the ruleset has no amounts for is refused, naming the currencies it decides in"}
+NOW_DECIDED = {"a currency the ruleset has no amounts for is refused, naming the field"}
 for case in CASES:
     if case["note"] in NOW_DECIDED:
         case["status"] = 200

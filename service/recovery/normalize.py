@@ -89,7 +89,7 @@ def normalize(event: FailureEvent, ruleset: RulesetDef) -> Flat:
     value_received = failure.value_received or (entry.value_received if entry is not None else None)
     if value_received is not None:
         flat["failure.value_received"] = value_received
-    done = context.already_done
+    done = context.already_done or ()
     for item in vocab.ALREADY_DONE:
         flat[f"context.already_done.{item}"] = item in done
     if event.event_id is not None:
