@@ -62,7 +62,7 @@ def test_every_decision_keeps_the_contract_and_the_limits(shipped: Snapshot, eve
     ltv = event["customer"].get("lifetime_value")
     currency = order["currency"] if order else stake["currency"] if stake else ltv["currency"] if ltv else None
     for option in [decision] + decision["alternatives"]:
-        check_option(option, order, currency)
+        check_option(option, order, stake, currency)
     for dimension in decision["justice"].values():
         assert dimension["addressed"] or dimension["reason"]
     approval = decision["approval"]
@@ -80,7 +80,8 @@ def owed(option: dict[str, Any], pay_as: str, currency: str | None) -> Decimal:
                Decimal(0))
 
 
-def check_option(option: dict[str, Any], order: dict[str, str] | None, currency: str | None) -> None:
+def check_option(option: dict[str, Any], order: dict[str, str] | None, stake: dict[str, str] | None,
+                 currency: str | None) -> None:
     """The mix of one option against the contract and the goodwill limits; owed money comes on top."""
     mix = option["mix"]
     refund = check_money(mix["refund"], currency)
@@ -98,8 +99,8 @@ def check_option(option: dict[str, Any], order: dict[str, str] | None, currency:
     replacement = mix.get("replacement") or {}
     value = check_money(replacement.get("value"), currency)
     limits = RULESET.limits
-    if order is None:
-        assert goodwill_refund == 0  # without an order the mix holds no goodwill refund
+    if order is None and stake is None:
+        assert goodwill_refund == 0  # without an order (or an amount at stake) the mix holds no goodwill refund
     else:
         price = Decimal(order["amount"])
         assert goodwill_refund <= price * limits.refund.max_percent_of_order / 100

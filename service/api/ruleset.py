@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict
 from starlette.responses import Response
 
+from ..engine import facts as facts_module
 from ..engine.registry import Registry, Snapshot
 from ..problems import ProblemError, responses
 from .decisions import live
@@ -25,6 +26,11 @@ class RulesetView(BaseModel):
     loaded_at: str
     rules: list[dict[str, Any]]
     catalogues: dict[str, Any]
+    facts: dict[str, Any] = {}
+    """The facts events may carry under `facts`: name -> type, description, what values it takes."""
+    currency: dict[str, Any] | None = None
+    alternatives: list[dict[str, Any]] = []
+    locales: dict[str, Any] = {}
 
 
 class ReloadView(BaseModel):
@@ -53,6 +59,15 @@ def view(registry: Registry, snapshot: Snapshot) -> dict[str, Any]:
         "rules": [{"id": rule.id, "description": rule.description, "file": rule.file, "line": rule.line}
                   for rule in ruleset.rules],
         "catalogues": ruleset.catalogues.model_dump(mode="json"),
+        "facts": {name: {"type": fact.type, "description": fact.description, "expects": facts_module.describe(fact),
+                         **fact.model_dump(mode="json", exclude_none=True, exclude={"type", "description",
+                                                                                    "max_length"}),
+                         **({"max_length": fact.max_length} if fact.type == "text" else {})}
+                  for name, fact in ruleset.facts.items()},
+        "currency": ruleset.currency.model_dump(mode="json") if ruleset.currency else None,
+        "alternatives": [alternative.model_dump(mode="json") for alternative in ruleset.alternatives],
+        "locales": {"default": (ruleset.messages.default_locale if ruleset.messages else "en"),
+                    "available": list(ruleset.messages.locales) if ruleset.messages else ["en"]},
         "combine": ruleset.combine.model_dump(mode="json"),
         "limits": ruleset.limits.model_dump(mode="json", exclude_none=True),
         "costing": ruleset.costing.model_dump(mode="json"),

@@ -25,8 +25,9 @@ Order of operations, per option (shown step by step in explain):
    money is neither counted nor reduced: statutory and contractual amounts are floors
    that goodwill adds to. Each clip is reported in `limits_applied`.
 6. **Money back only** (`then.money_back_only`): goodwill credit, within its caps, is
-   paid as refund as far as the refund cap leaves room; once money goes back no
-   discount comes with it.
+   paid as refund as far as the refund cap leaves room (a share of the order, or of
+   the amount at stake when there is no order); once money goes back no discount
+   comes with it.
 7. **Round** down to the currency's minor unit, once (`money.round_down`).
 8. **Costs and approval**: the mix pays owed + goodwill; approval boundaries compare
    goodwill (with a discount's expected use) plus a replacement's value, never owed
@@ -204,8 +205,9 @@ def combine(ruleset: RulesetDef, flat: Flat, rules: list[RuleDef], basis: Basis,
     if replacement_rule is not None:
         _replacement_value(out, replacement_rule, basis)
     _apply_limits(out, ruleset, basis.order)
-    if money_back_by and basis.order is not None:
-        _credit_as_refund(out, money_back_by[0], ruleset, basis.order)
+    room_base = basis.order if basis.order is not None else basis.flat.get("failure.amount_at_stake.amount")
+    if money_back_by and room_base is not None:
+        _credit_as_refund(out, money_back_by[0], ruleset, room_base)
     _round(out)
     if money_back_by and out.paid_refund is not None:
         _drop_discount(out, money_back_by[0])
@@ -278,7 +280,8 @@ def _clip(out: Outcome, limit: str, component: str, before: Decimal, after: Deci
 
 
 def _credit_as_refund(out: Outcome, rule_id: str, ruleset: RulesetDef, order: Decimal) -> None:
-    """Goodwill credit (already within its caps) is paid as refund, as far as the refund cap allows."""
+    """Goodwill credit (already within its caps) is paid as refund, as far as the refund cap allows; the cap
+    is a share of the order, or of the amount at stake when the event has no order."""
     if out.credit is None:
         return
     refund = out.refund or Decimal(0)
