@@ -46,8 +46,8 @@ def test_tab_and_enter_through_the_try_a_case_form(page: Page, console_server: C
     assert focused(page) == "Double charge"
     page.keyboard.press("Enter")
     expect(page.get_by_label("Order amount")).to_have_value("59.90")
-    page.keyboard.press("Tab")
-    page.keyboard.press("Tab")
+    for _ in range(len(names) - 1 - names.index("Double charge")):
+        page.keyboard.press("Tab")  # past the examples after it
 
     visited = []
     for expected in FORM_ORDER:

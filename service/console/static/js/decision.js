@@ -99,7 +99,7 @@ function alternativesSection(decision) {
           .join("; ") || "—"),
         h("td", {}, option.estimated_cost ? money(option.estimated_cost) : "—"),
         h("td", {}, option.approval.required ? levelName(option.approval.approver || option.approval.level)
-          : "none"))))))];
+          : "none")))))];
 }
 
 function messagesSection(decision) {
