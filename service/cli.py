@@ -30,7 +30,7 @@ from .settings import SHIPPED_RULES, ConfigError, load_settings
 ROOT = Path(__file__).resolve().parent.parent
 
 # glibc returning freed memory to the OS on every evaluation costs ~40% of an
-# evaluation (../shared/NOTES.md); workers read these when they start.
+# evaluation (docs/engine.md); workers read these when they start.
 MALLOC_ENV = {"MALLOC_TRIM_THRESHOLD_": "268435456", "MALLOC_MMAP_THRESHOLD_": "268435456"}
 
 

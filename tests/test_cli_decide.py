@@ -47,3 +47,10 @@ def test_decide_reports_rules_that_do_not_load(tmp_path: Path) -> None:
     result = run_cli("decide", "-", "--rules", str(tmp_path), stdin=json.dumps(CONTRACT_EXAMPLE).encode())
     assert result.returncode == 2
     assert "ruleset.yaml" in result.stderr.decode()
+
+
+def test_the_readmes_sample_event_decides() -> None:
+    result = run_cli("decide", str(ROOT / "samples" / "event.json"), "--pretty")
+    assert result.returncode == 0, result.stderr.decode()
+    body = json.loads(result.stdout)
+    assert body["event_id"] == "crm-48213" and body["mix"]["refund"] == {"amount": "17.00", "currency": "EUR"}
