@@ -1,12 +1,17 @@
-"""POST /v1/decisions and friends over real HTTP, as CONTRACT.md describes them."""
+"""POST /v1/decisions and friends over real HTTP, as docs/contract.md describes them."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+
+from tests.support import ROOT
 
 CONTRACT_EXAMPLE: dict[str, Any] = {
     "event_id": "crm-48213",
@@ -249,3 +254,44 @@ def test_explain_says_which_limit_clipped_a_component(client: httpx.Client) -> N
     assert rules["customer-caused-explain"]["failed"] == {
         "condition": "failure.root_cause == customer", "line": rules["customer-caused-explain"]["failed"]["line"],
         "field": "failure.root_cause", "saw": "provider"}
+
+
+EXPERT_EVENTS = [
+    {"event_id": "overcharge", "failure": {"type": "billing_error", "severity": 2, "root_cause": "customer",
+                                           "amount_at_stake": {"amount": "4.00", "currency": "EUR"}},
+     "order": {"amount": {"amount": "60.00", "currency": "EUR"}}, "context": {"locale": "id"}},
+    {"event_id": "bike", "failure": {"type": "damaged_item", "severity": 4, "root_cause": "provider"},
+     "order": {"amount": {"amount": "5000.00", "currency": "EUR"}},
+     "context": {"customer_request": "refund", "already_done": ["apologised"], "locale": "zh-CN"}},
+    {"event_id": "outage", "failure": {"type": "service_outage", "severity": 3, "root_cause": "provider"},
+     "order": {"amount": {"amount": "100.00", "currency": "CHF"}},
+     "facts": {"downtime_hours": 72, "sla_credit_percent": 25}},
+]
+
+
+def test_the_new_fields_decide_the_same_on_single_batch_and_cli(client: httpx.Client, tmp_path: Path) -> None:
+    singles = [client.post("/v1/decisions", json=event) for event in EXPERT_EVENTS]
+    assert all(response.status_code == 200 for response in singles)
+    batch = client.post("/v1/decisions:batch", json={"events": EXPERT_EVENTS}).json()["results"]
+    assert [item["decision"] for item in batch] == [response.json() for response in singles]
+    for event, response in zip(EXPERT_EVENTS, singles):
+        path = tmp_path / f"{event['event_id']}.json"
+        path.write_text(json.dumps(event))
+        cli = subprocess.run([sys.executable, "-m", "service.cli", "decide", str(path)], capture_output=True,
+                             cwd=ROOT, timeout=60)
+        assert cli.stdout.rstrip(b"\n") == response.content
+    overcharge, bike, outage = (response.json() for response in singles)
+    assert overcharge["owed"][0]["amount"] == {"amount": "4.00", "currency": "EUR"}
+    assert overcharge["messages"]["locale"] == "id"
+    assert [option["id"] for option in bike["alternatives"]] == ["replace", "refund"]
+    assert bike["mix"]["replacement"] is None and bike["mix"]["refund"]["amount"] == "5000.00"
+    assert outage["owed"][0]["kind"] == "contractual" and outage["mix"]["credit"]["currency"] == "CHF"
+
+
+def test_a_fact_that_is_not_declared_is_a_422_naming_the_declared_ones(client: httpx.Client) -> None:
+    body = problem(client.post("/v1/decisions", json={**EXPERT_EVENTS[2], "facts": {"flight_distance_km": 1840}}),
+                   422)
+    assert body["errors"][0]["loc"] == ["facts", "flight_distance_km"]
+    assert "downtime_hours" in body["errors"][0]["msg"] and "sla_credit_percent" in body["errors"][0]["msg"]
+    body = problem(client.post("/v1/decisions", json={**EXPERT_EVENTS[2], "facts": {"downtime_hours": True}}), 422)
+    assert body["errors"][0]["loc"] == ["facts", "downtime_hours"]
