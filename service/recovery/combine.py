@@ -198,8 +198,8 @@ def combine(ruleset: RulesetDef, flat: Flat, rules: list[RuleDef], basis: Basis,
                 if reason is not None and dimension not in out.unaddressed:
                     out.unaddressed[dimension] = reason
 
-    for component in ("refund", "credit"):
-        out.steps[component] = {"combined": _show(getattr(out, component), currency)}
+    # Steps keep exact amounts; explain formats them (the plain decision never reads them).
+    out.steps = {"refund": {"combined": out.refund}, "credit": {"combined": out.credit}}
     _multiply(out, factors)
     _add(out, additions, basis)
     if replacement_rule is not None:
@@ -214,15 +214,20 @@ def combine(ruleset: RulesetDef, flat: Flat, rules: list[RuleDef], basis: Basis,
     _cost(out, ruleset, basis.order)
     _approval(out, ruleset, flat)
     _offer_now(out, ruleset)
-    for component, owed_part in (("refund", out.owed_refund), ("credit", out.owed_credit)):
-        step = out.steps[component]
-        step["goodwill"] = _show(getattr(out, component), currency)
-        step["owed"] = _show(owed_part, currency)
+    out.steps["refund"].update(goodwill=out.refund, owed=out.owed_refund)
+    out.steps["credit"].update(goodwill=out.credit, owed=out.owed_credit)
     return out
 
 
-def _show(amount: Decimal | None, currency: str | None) -> str | None:
-    return None if amount is None else _fmt(amount, currency)
+def show_steps(steps: dict[str, Any], currency: str | None) -> dict[str, Any]:
+    """A component's steps as the explanation shows them: amounts written as the wire writes money."""
+    def shown(value: Any) -> Any:
+        return _fmt(value, currency) if isinstance(value, Decimal) else value
+
+    out = {key: shown(value) for key, value in steps.items() if value is not None or key == "combined"}
+    if "added_by" in out:
+        out["added_by"] = [{**step, "amount": shown(step["amount"])} for step in out["added_by"]]
+    return out
 
 
 def _multiply(out: Outcome, factors: list[tuple[str, MultiplySpec]]) -> None:
@@ -238,7 +243,7 @@ def _multiply(out: Outcome, factors: list[tuple[str, MultiplySpec]]) -> None:
                 setattr(out, component, value * factor)
         if applied:
             out.steps[component]["multiplied_by"] = applied
-            out.steps[component]["after_multiply"] = _show(getattr(out, component), out.currency)
+            out.steps[component]["after_multiply"] = getattr(out, component)
 
 
 def _add(out: Outcome, additions: list[RuleDef], basis: Basis) -> None:
@@ -251,7 +256,7 @@ def _add(out: Outcome, additions: list[RuleDef], basis: Basis) -> None:
             amount, _ = basis.amount(spec)
             if amount is None:
                 continue
-            applied.append({"rule": rule.id, "amount": _fmt(amount, out.currency)})
+            applied.append({"rule": rule.id, "amount": amount})
             value = getattr(out, component)
             setattr(out, component, amount if value is None else value + amount)
             if component == "credit":
@@ -259,7 +264,7 @@ def _add(out: Outcome, additions: list[RuleDef], basis: Basis) -> None:
             out.set_by.setdefault(component, []).append(rule.id)
         if applied:
             out.steps[component]["added_by"] = applied
-            out.steps[component]["after_add"] = _show(getattr(out, component), out.currency)
+            out.steps[component]["after_add"] = getattr(out, component)
 
 
 def _replacement_value(out: Outcome, rule: RuleDef, basis: Basis) -> None:

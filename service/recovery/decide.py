@@ -25,7 +25,7 @@ from ..models import FailureEvent
 from . import alternatives as alternatives_module
 from . import owed as owed_module
 from .amounts import Basis
-from .combine import DEFAULT_REASONS, ORDER_OF_OPERATIONS, Outcome, combine
+from .combine import DEFAULT_REASONS, ORDER_OF_OPERATIONS, Outcome, combine, show_steps
 from .messages import renderer
 from .normalize import EventRejected, Flat, decision_currency, normalize
 
@@ -63,11 +63,13 @@ def decide(snapshot: Snapshot, event: FailureEvent, *, explain: bool = False) ->
         chosen = next(outcome for alternative, outcome, _ in outcomes if alternative is recommended)
     else:
         chosen = combine(ruleset, flat, common, basis, owed)
-    body = render(snapshot, event, flat, chosen, rules)
+    options_out = {id(outcome): _option(outcome) for _, outcome, _ in outcomes}
+    chosen_option = options_out.get(id(chosen)) or _option(chosen)
+    body = render(snapshot, event, flat, chosen, rules, chosen_option)
     body["not_assessed"] = unassessed
     body["alternatives"] = [
         {"id": alternative.id, "description": alternative.description, "recommended": outcome is chosen,
-         "answers_request": answered, **_option(outcome)}
+         "answers_request": answered, **options_out[id(outcome)]}
         for alternative, outcome, answered in outcomes]
     body["messages"] = renderer(ruleset).render(body, flat)
     if explain:
@@ -139,10 +141,10 @@ def _option(out: Outcome) -> dict[str, Any]:
             "approval": _approval(out, mix)}
 
 
-def render(snapshot: Snapshot, event: FailureEvent, flat: Flat, out: Outcome, rules: list[Any]) -> dict[str, Any]:
+def render(snapshot: Snapshot, event: FailureEvent, flat: Flat, out: Outcome, rules: list[Any],
+           option: dict[str, Any]) -> dict[str, Any]:
     ruleset = snapshot.ruleset
     currency = out.currency
-    option = _option(out)
     mix = option["mix"]
     distributive_by = [name for name in ("refund", "credit", "discount", "replacement") if mix[name] is not None]
     interactional_by = (["apology"] if out.apology_level != "none" else []) + \
@@ -189,7 +191,7 @@ def _components(out: Outcome) -> dict[str, Any]:
     for name, ids in sorted(out.set_by.items()):
         components[name] = {"set_by": ids}
     for name, steps in out.steps.items():
-        components.setdefault(name, {"set_by": []}).update(steps)
+        components.setdefault(name, {"set_by": []}).update(show_steps(steps, out.currency))
     for entry in components.values():
         entry.setdefault("clipped_by", [])
     for name, entry in components.items():

@@ -23,7 +23,7 @@ from babel import numbers as babel_numbers
 from babel.core import get_global
 
 from ..engine.loader import RulesetDef
-from ..engine.schema import LocaleTexts, Messages
+from ..engine.schema import LocaleTexts, Messages, NoteTexts
 
 #: The texts used when a ruleset declares no `messages:` (English, plain).
 BUILTIN = Messages.model_validate({"default_locale": "en", "locales": {"en": {
@@ -116,6 +116,50 @@ class _Locale:
     texts: LocaleTexts
 
 
+class _Template:
+    """One text, ready to fill: capitalised up front when it starts with words, at fill time when it starts
+    with a placeholder."""
+
+    __slots__ = ("text", "late")
+
+    def __init__(self, text: str):
+        self.late = text.startswith("{")
+        self.text = text if self.late or not text[:1].islower() else text[:1].upper() + text[1:]
+
+    def fill(self, values: Mapping[str, Any]) -> str:
+        out = self.text.format_map(values)
+        return out[:1].upper() + out[1:] if self.late and out[:1].islower() else out
+
+
+_NOTE_SLOTS = tuple(NoteTexts.model_fields)
+
+
+class _Texts:
+    """A locale's texts with the default locale's filling the gaps, resolved once."""
+
+    def __init__(self, texts: LocaleTexts, default: LocaleTexts):
+        def pick(get: Callable[[LocaleTexts], Any]) -> Any:
+            value = get(texts)
+            return get(default) if value is None else value
+
+        def template(get: Callable[[LocaleTexts], str | None]) -> _Template | None:
+            value = pick(get)
+            return None if value is None else _Template(value)
+
+        self.apology = {level: template(lambda t, level=level: getattr(t.apology, level))
+                        for level in ("standard", "sincere", "personal")}
+        self.customer_caused = template(lambda t: t.apology.customer_caused)
+        self.explanation = {cause: template(lambda t, cause=cause: getattr(t.explanation, cause))
+                            for cause in ("provider", "customer", "third_party", "unknown")}
+        self.note = {slot: template(lambda t, slot=slot: getattr(t.agent_note, slot)) for slot in _NOTE_SLOTS}
+        self.labels = {table: {**getattr(default, table), **getattr(texts, table)}
+                       for table in ("failure_types", "replacements", "levels", "owed_kinds", "alternatives")}
+
+    def label(self, table: str, key: str) -> str:
+        found = self.labels[table].get(key)
+        return found if found is not None else key.replace("_", " ")
+
+
 class Renderer:
     """The messages of one ruleset revision."""
 
@@ -125,6 +169,8 @@ class Renderer:
         self.default = messages.default_locale
         self.locales = {tag: _Locale(tag, Locale.parse(tag, sep="-"), texts)
                         for tag, texts in messages.locales.items()}
+        default = messages.locales[self.default]
+        self.texts = {tag: _Texts(texts, default) for tag, texts in messages.locales.items()}
         self._by_lower = {tag.lower(): tag for tag in self.locales}
         self._by_language: dict[tuple[str, str | None], str] = {}
         for tag, item in self.locales.items():
@@ -167,67 +213,51 @@ class Renderer:
             formatter = self._formats[key] = MoneyFormat(self.locales[tag].babel, currency)
         return formatter(amount)
 
-    def text(self, tag: str, get: Callable[[LocaleTexts], Any]) -> Any:
-        """A text of the locale, else of the default locale."""
-        value = get(self.locales[tag].texts)
-        if value is None and tag != self.default:
-            value = get(self.locales[self.default].texts)
-        return value
-
-    def label(self, tag: str, table: str, key: str) -> str:
-        found = self.text(tag, lambda texts: getattr(texts, table).get(key))
-        return found if found is not None else key.replace("_", " ")
-
     def render(self, decision: Mapping[str, Any], flat: Mapping[str, Any]) -> dict[str, Any]:
         requested = flat.get("context.locale")
         tag, fallback = self.pick(requested)
+        texts = self.texts[tag]
         ruleset = self.ruleset
         mix = decision["mix"]
         root_cause = flat["failure.root_cause"]
         failure_type = flat["failure.type"]
         currency = decision["estimated_cost"]["currency"] if decision["estimated_cost"] else ""
-        common = {"failure": self.label(tag, "failure_types", failure_type), "failure_type": failure_type,
+        common = {"failure": texts.label("failure_types", failure_type), "failure_type": failure_type,
                   "severity": flat["failure.severity"], "decision_id": decision["decision_id"],
                   "ruleset": ruleset.meta.name, "version": ruleset.meta.version, "currency": currency}
-
-        def fill(template: str | None, **extra: Any) -> str | None:
-            if template is None:
-                return None
-            text = template.format_map({**common, **extra})
-            return text[:1].upper() + text[1:] if text[:1].islower() else text
-
-        def money(value: Mapping[str, str]) -> str:
-            return self.money(tag, Decimal(value["amount"]), value["currency"])
-
         level = mix["apology"]["level"]
         apology = None
         if level != "none":
-            template = self.text(tag, lambda texts: texts.apology.customer_caused) if root_cause == "customer" \
-                else None
-            apology = fill(template or self.text(tag, lambda texts: getattr(texts.apology, level)))
+            template = (texts.customer_caused if root_cause == "customer" else None) or texts.apology[level]
+            apology = None if template is None else template.fill(common)
         explanation = None
         if mix["apology"]["explanation"]:
-            explanation = fill(self.text(tag, lambda texts: getattr(texts.explanation, root_cause)))
-        note = self._note(tag, decision, fill, money)
+            template = texts.explanation[root_cause]
+            explanation = None if template is None else template.fill(common)
+        note = self._note(tag, texts, decision, common)
         out: dict[str, Any] = {"locale": tag, "apology": apology, "explanation": explanation, "agent_note": note}
         if requested is not None:
             out["requested_locale"] = requested
             out["fallback"] = fallback
         return out
 
-    def _note(self, tag: str, decision: Mapping[str, Any], fill: Callable[..., str | None],
-              money: Callable[[Mapping[str, str]], str]) -> str:
-        def line(slot: str, **extra: Any) -> None:
-            text = fill(self.text(tag, lambda texts: getattr(texts.agent_note, slot)), **extra)
-            if text:
-                lines.append(text)
-
+    def _note(self, tag: str, texts: _Texts, decision: Mapping[str, Any], common: dict[str, Any]) -> str:
         lines: list[str] = []
+        note = texts.note
+
+        def line(slot: str, **extra: Any) -> None:
+            template = note[slot]
+            if template is not None:
+                lines.append(template.fill({**common, **extra} if extra else common))
+
+        def money(value: Mapping[str, str]) -> str:
+            return self.money(tag, Decimal(value["amount"]), value["currency"])
+
         mix = decision["mix"]
         line("header")
         for owed in decision["owed"]:
             line("owed", amount=money(owed["amount"]), basis=owed["basis"],
-                 kind=self.label(tag, "owed_kinds", owed["kind"]))
+                 kind=texts.label("owed_kinds", owed["kind"]))
         for item in decision["not_assessed"]:
             line("not_assessed", what=item["what"])
         offer = False
@@ -244,21 +274,20 @@ class Renderer:
             offer = True
             replacement = mix["replacement"]
             value = money(replacement["value"]) if replacement.get("value") else ""
-            line("replacement", replacement=self.label(tag, "replacements", replacement["kind"]), value=value)
+            line("replacement", replacement=texts.label("replacements", replacement["kind"]), value=value)
         if not offer and not decision["owed"]:
             line("no_compensation", reason=decision["justice"]["distributive"].get("reason") or "")
         alternatives = decision["alternatives"]
         if len(alternatives) > 1:
             def name(item: Mapping[str, Any]) -> str:
-                found = self.text(tag, lambda texts: texts.alternatives.get(item["id"]))
-                return found if found is not None else item["description"]
+                return texts.labels["alternatives"].get(item["id"]) or item["description"]
 
             recommended = next(item for item in alternatives if item["recommended"])
             others = [name(item) for item in alternatives if not item["recommended"]]
             line("alternatives", recommended=name(recommended), options="; ".join(others))
         apology = mix["apology"]
         if apology["level"] != "none":
-            line("apology", who=self.label(tag, "levels", apology["from"]))
+            line("apology", who=texts.label("levels", apology["from"]))
         procedural = decision["justice"]["procedural"]
         if procedural.get("respond_within_minutes") is not None:
             line("respond", minutes=procedural["respond_within_minutes"])
@@ -267,13 +296,13 @@ class Renderer:
         approval = decision["approval"]
         if approval["required"]:
             approver = approval.get("approver", approval["level"])
-            line("approval", who=self.label(tag, "levels", approver), reasons="; ".join(approval["reasons"]))
+            line("approval", who=texts.label("levels", approver), reasons="; ".join(approval["reasons"]))
             now = approval.get("agent_may_offer_now") or {}
-            items = [money(now[name]) + f" ({name})" for name in ("refund", "credit") if now.get(name)]
+            items = [money(now[part]) + f" ({part})" for part in ("refund", "credit") if now.get(part)]
             if now.get("discount"):
                 items.append(f"{now['discount']['percent']}%")
             if now.get("replacement"):
-                items.append(self.label(tag, "replacements", now["replacement"]["kind"]))
+                items.append(texts.label("replacements", now["replacement"]["kind"]))
             if items:
                 line("offer_now", items=", ".join(items))
         else:
