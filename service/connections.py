@@ -34,10 +34,10 @@ import asyncio
 import logging
 import resource
 from dataclasses import dataclass
-from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from . import metrics
 from .problems import ProblemError
 
 log = logging.getLogger("service.connections")
@@ -48,6 +48,10 @@ LINGER_SECONDS = 1.0
 """After a refusal, how long what the client still sends is read and dropped, so it reads the
 answer instead of a connection reset."""
 LINGER_BYTES = 1024 * 1024
+SHUTDOWN_GRACE_SECONDS = 1.0
+"""At shutdown, how long a connection that was accepted but has not sent its request yet may
+still send it (it is answered with Connection: close); one that served requests and is idle is
+closed at once."""
 
 
 @dataclass(frozen=True)
@@ -59,8 +63,6 @@ class Limits:
 
 
 _limits = Limits()
-shed = {"evicted": 0, "refused": 0, "431": 0, "408": 0}
-"""What the guard did in this worker (exported as metrics)."""
 
 
 def configure(limits: Limits) -> Limits:
@@ -113,6 +115,7 @@ class GuardedProtocol(HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._discarding = 0
+        self._served = 0
         self._in_body = False
         self._header_bytes = 0
         self._header_lines = 0
@@ -146,7 +149,7 @@ class GuardedProtocol(HttpToolsProtocol):
             self._header_lines += data.count(b"\n", 0, part)
             self._tail = joined[-3:] if end < 0 else b""
             if self._header_bytes > _limits.max_header_bytes or self._header_lines > _limits.max_headers + 1:
-                shed["431"] += 1
+                metrics.count(metrics.CONNECTIONS_CLOSED, "headers-too-large")
                 self._refuse(_too_large())
                 return
         super().data_received(data)
@@ -166,10 +169,25 @@ class GuardedProtocol(HttpToolsProtocol):
 
     def on_response_complete(self) -> None:
         self._last_active = self.loop.time()
+        self._served += 1
         super().on_response_complete()
         if self._in_body and self._header_timer is None:
             # Answered before the body was read (413, 415, 401...): the rest must come soon.
             self._arm_header_timer()
+
+    def shutdown(self) -> None:
+        """uvicorn's graceful shutdown: a connection that has not yet sent its first request (accepted
+        from the queue just before the listener closed) gets a moment to send it, instead of the reset
+        that loses it; everything else as uvicorn does it."""
+        if self._busy() or self._served or self.transport.is_closing():
+            super().shutdown()
+            return
+        self.loop.call_later(SHUTDOWN_GRACE_SECONDS, self._close_if_idle)
+
+    def _close_if_idle(self) -> None:
+        # One in the middle of its headers is left to the header timeout.
+        if not self._busy() and not self._header_bytes and not self.transport.is_closing():
+            self.transport.close()
 
     # -- timers
 
@@ -190,7 +208,7 @@ class GuardedProtocol(HttpToolsProtocol):
                 self.transport.close()  # an answered request whose body never finished
             return
         if self._header_bytes:
-            shed["408"] += 1
+            metrics.count(metrics.CONNECTIONS_CLOSED, "header-timeout")
             self._refuse(_header_timeout())
         else:
             self.transport.close()  # opened and never sent a byte
@@ -206,10 +224,10 @@ class GuardedProtocol(HttpToolsProtocol):
                 and not conn._discarding and not conn.transport.is_closing()]
         if idle:
             victim = min(idle, key=lambda conn: conn._last_active)
-            shed["evicted"] += 1
+            metrics.count(metrics.CONNECTIONS_CLOSED, "evicted-idle")
             victim.transport.close()
             return
-        shed["refused"] += 1
+        metrics.count(metrics.CONNECTIONS_CLOSED, "overloaded")
         self._refuse(_overloaded())
 
     def _refuse(self, answer: bytes) -> None:
@@ -230,6 +248,3 @@ def _draining() -> bool:
 
     return shutting_down.is_set()
 
-
-def state() -> dict[str, Any]:
-    return {"limits": _limits, "shed": dict(shed)}

@@ -133,13 +133,26 @@ def _parse_batch(body: bytes) -> list[Any]:
         "application/json": {"schema": {"$ref": "#/components/schemas/BatchRequest"}}}}},
 )
 async def post_batch(request: Request) -> Response:
+    if flag(request, "explain"):
+        # An explanation per event of a 1,000-event batch would cost a worker seconds: say so.
+        raise ProblemError(422, "explain-not-supported", "query.explain: the batch route does not explain; send "
+                           "the event to POST /v1/decisions?explain=true", title="Invalid request",
+                           errors=[{"loc": ["query", "explain"], "msg": "not supported on the batch route"}])
     body = await read_json(request, request.app.state.settings.body_timeout_seconds)
     snapshot = live(request)
     events = _parse_batch(body)
     registry = request.app.state.registry
+    held = registry.acquire()  # one revision decides the whole batch, and stays alive until it is done
+    try:
+        payload = _decide_all(registry, held or snapshot, events, request.app.state.mask)
+    finally:
+        registry.release(held)
+    return Response(orjson.dumps(payload), media_type="application/json")
+
+
+def _decide_all(registry: Registry, snapshot: Snapshot, events: list[Any], mask: Any) -> dict[str, Any]:
     results: list[dict[str, Any]] = []
     decided = 0
-    mask = request.app.state.mask
     for index, raw in enumerate(events):
         started = time.perf_counter()
         try:
@@ -161,5 +174,4 @@ async def post_batch(request: Request) -> Response:
         decided += 1
         record.decided(event, decision, time.perf_counter() - started, mask, "batch")
         results.append({"index": index, "status": 200, "decision": decision})
-    payload = {"results": results, "decided": decided, "rejected": len(results) - decided}
-    return Response(orjson.dumps(payload), media_type="application/json")
+    return {"results": results, "decided": decided, "rejected": len(results) - decided}

@@ -85,6 +85,8 @@ def convert(target: Target, value: Any) -> Any:
     if kind == "id":
         if len(text) > ID_CHARS:
             raise NotConvertible(f"ids have at most {ID_CHARS} characters, this one has {len(text)}")
+        if not text.isprintable():  # a line break in an id would write lines of its own into the agent note
+            raise NotConvertible(f"ids are one line of printable text, got {_show(value)}")
         return text
     if kind == "currency":
         code = text.upper()
