@@ -240,6 +240,7 @@ async def follow(registry: Registry, pod: Path) -> None:
     while True:
         await asyncio.sleep(FOLLOW_INTERVAL)
         try:
+            registry.current  # noqa: B018 - makes a scheduled switch even when no request comes
             proposal = _changed(pod / "proposal", stamps)
             if proposal is not None and int(proposal.get("serial", 0)) > answered:
                 answered = int(proposal["serial"])
