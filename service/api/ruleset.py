@@ -76,7 +76,7 @@ async def get_ruleset(request: Request) -> Response:
 @router.post("/v1/ruleset:reload", operation_id="reloadRuleset",
              summary="Reload the rules directory now (admin scope)", response_model=None,
              responses={200: {"model": ReloadView, "description": "Loaded, or unchanged"},
-                        **responses(401, 403, 422, 429)})
+                        **responses(401, 403, 422, 429, 503)})
 async def reload_ruleset(request: Request) -> Response:
     registry: Registry = request.app.state.registry
     shared = pod.pod_dir()
