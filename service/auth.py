@@ -112,11 +112,14 @@ class RateLimiter:
         """None when the request may go ahead, else seconds to wait."""
         if self.item is None or self._limiter.hit(self.item, name):
             return None
-        reset = self._limiter.get_window_stats(self.item, name).reset_time
+        return self._wait(name)
+
+    def _wait(self, name: str) -> int:
+        reset = self._limiter.get_window_stats(self.item, name).reset_time  # type: ignore[arg-type]
         return max(1, math.ceil(reset - time.time()))
 
 
-class FailureLimiter:
+class FailureLimiter(RateLimiter):
     """Wrong-key attempts per client address in this worker; 0 turns it off.
 
     Once an address is over its budget, every /v1 request from it gets 429 until the window
@@ -125,16 +128,11 @@ class FailureLimiter:
     RECOVERY_FORWARDED_ALLOW_IPS so the address is the client's, not the proxy's.
     """
 
-    def __init__(self, per_minute: int):
-        self.item = RateLimitItemPerMinute(per_minute) if per_minute > 0 else None
-        self._limiter = strategies.MovingWindowRateLimiter(storage.MemoryStorage())
-
     def blocked(self, address: str) -> int | None:
         """Seconds to wait when `address` is over its budget, else None (counts nothing)."""
         if self.item is None or self._limiter.test(self.item, address):
             return None
-        reset = self._limiter.get_window_stats(self.item, address).reset_time
-        return max(1, math.ceil(reset - time.time()))
+        return self._wait(address)
 
     def failed(self, address: str) -> None:
         if self.item is not None:

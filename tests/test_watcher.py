@@ -20,6 +20,16 @@ def _copy(tmp_path: Path) -> Path:
     return directory
 
 
+def _mount(mount: Path, version: Path) -> Path:
+    """A ConfigMap-style mount of `version`: the files are links through `..data`."""
+    mount.mkdir()
+    (mount / "..data").symlink_to(version)
+    for name in os.listdir(version):
+        if name.endswith(".yaml"):
+            (mount / name).symlink_to(Path("..data") / name)
+    return mount
+
+
 def test_a_same_size_rewrite_with_the_old_modification_time_is_still_seen(tmp_path: Path) -> None:
     directory = _copy(tmp_path)
     target = directory / "20-outcome.yaml"
@@ -36,12 +46,7 @@ def test_a_same_size_rewrite_with_the_old_modification_time_is_still_seen(tmp_pa
 
 def test_a_configmap_swap_and_a_new_or_removed_file_are_seen(tmp_path: Path) -> None:
     first, second = _copy(tmp_path / "a"), _copy(tmp_path / "b")
-    mount = tmp_path / "mount"
-    mount.mkdir()
-    (mount / "..data").symlink_to(first)
-    for name in os.listdir(first):
-        if name.endswith(".yaml"):
-            (mount / name).symlink_to(Path("..data") / name)
+    mount = _mount(tmp_path / "mount", first)
     before = signature(mount)
     (mount / "..data_tmp").symlink_to(second)
     os.replace(mount / "..data_tmp", mount / "..data")  # what the kubelet does
@@ -74,12 +79,7 @@ def test_a_plain_directory_counts_as_changed_only_once_it_has_been_quiet(tmp_pat
 def test_a_configmap_swap_counts_at_once_and_reads_through_data(tmp_path: Path) -> None:
     first, second = _copy(tmp_path / "a"), _copy(tmp_path / "b")
     (second / "60-extra.yaml").write_text("rules: []\n")
-    mount = tmp_path / "mount"
-    mount.mkdir()
-    (mount / "..data").symlink_to(first)
-    for name in os.listdir(first):
-        if name.endswith(".yaml"):
-            (mount / name).symlink_to(Path("..data") / name)
+    mount = _mount(tmp_path / "mount", first)
     settler = Settler(mount, quiet=60.0, seen_digest=digest_of(read(mount)))
     assert settler.poll(now=0.0) is None
     (mount / "..data_tmp").symlink_to(second)

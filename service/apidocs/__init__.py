@@ -11,36 +11,14 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from starlette.responses import Response
-from starlette.staticfiles import StaticFiles
-from starlette.types import Scope
 from swagger_ui_bundle import swagger_ui_path
+
+from ..console import SecuredFiles, security_headers
 
 PREFIX = "/docs"
 
-CONTENT_SECURITY_POLICY = "; ".join([
-    "default-src 'none'",
-    "script-src 'self'",
-    "style-src 'self' 'unsafe-inline'",  # Swagger UI sets style attributes on elements it draws
-    "img-src 'self' data:",
-    "connect-src 'self'",
-    "form-action 'self'",
-    "base-uri 'none'",
-    "frame-ancestors 'none'",
-])
-SECURITY_HEADERS = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-cache",
-}
-
-
-class _Files(StaticFiles):
-    async def get_response(self, path: str, scope: Scope) -> Response:
-        response = await super().get_response(path, scope)
-        response.headers.update(SECURITY_HEADERS)
-        return response
+# Swagger UI sets style attributes on the elements it draws, and inlines small images.
+SECURITY_HEADERS = security_headers(style_src="'self' 'unsafe-inline'", img_src="'self' data:")
 
 
 def mount(app: FastAPI) -> None:
@@ -51,8 +29,10 @@ def mount(app: FastAPI) -> None:
         return Response(index, media_type="text/html; charset=utf-8", headers=SECURITY_HEADERS)
 
     app.add_api_route(PREFIX, docs, methods=["GET", "HEAD"], include_in_schema=False)
-    app.mount(f"{PREFIX}/ui", _Files(directory=str(swagger_ui_path)), name="swagger-ui")
-    app.mount(f"{PREFIX}/app", _Files(packages=[("service.apidocs", "static")]), name="docs-app")
+    app.mount(f"{PREFIX}/ui", SecuredFiles(directory=str(swagger_ui_path), headers=SECURITY_HEADERS),
+              name="swagger-ui")
+    app.mount(f"{PREFIX}/app", SecuredFiles(packages=[("service.apidocs", "static")], headers=SECURITY_HEADERS),
+              name="docs-app")
 
 
 def _read_static(name: str) -> bytes:
