@@ -11,9 +11,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator, model_validator
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, WithJsonSchema,
+                      field_validator, model_validator)
 
-from . import money
+from . import money, strictjson
 
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$", examples=["late_delivery"])]
 CurrencyCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code", examples=["EUR"])]
@@ -33,8 +34,12 @@ class _In(BaseModel):
 class Money(_In):
     """An amount with its currency. The amount is a decimal string; a JSON number is accepted."""
 
-    amount: Annotated[Decimal, Field(ge=0, lt=money.MAX_AMOUNT, allow_inf_nan=False,
-                                     json_schema_extra={"examples": ["80.00"]})]
+    amount: Annotated[Decimal, BeforeValidator(money.parse_amount),
+                      Field(ge=0, lt=money.MAX_AMOUNT, allow_inf_nan=False),
+                      WithJsonSchema({"anyOf": [{"type": "number", "minimum": 0,
+                                                 "exclusiveMaximum": float(money.MAX_AMOUNT)},
+                                                {"type": "string", "pattern": money.AMOUNT_PATTERN}],
+                                      "examples": ["80.00"], "title": "Amount"})]
     currency: CurrencyCode
 
     @model_validator(mode="after")
@@ -132,6 +137,13 @@ class FailureEvent(_In):
     context: Context = Field(default_factory=Context)
     facts: Annotated[dict[FactName, FactValue], Field(max_length=64)] | None = None
     """Facts the live ruleset declares (`GET /v1/ruleset`, `facts`), e.g. {"flight_distance_km": 1840}."""
+
+
+def event_from_json(body: bytes | str) -> FailureEvent:
+    """The one way a JSON failure event is read (routes, CLI, simulator, case tables): numbers
+    exactly as written and duplicate keys refused (`strictjson`), then this contract's validation.
+    Raises strictjson.JSONRefused (not JSON the service reads) or pydantic.ValidationError."""
+    return FailureEvent.model_validate(strictjson.loads(body))
 
 
 class BatchRequest(BaseModel):

@@ -7,9 +7,7 @@ hand-off cost. Throughput comes from worker processes.
 
 from __future__ import annotations
 
-import json
 import time
-from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -19,8 +17,9 @@ from starlette.responses import Response
 
 from ..engine.registry import Registry, Snapshot
 from ..engine.runtime import EngineError
-from ..models import BatchRequest, BatchResponse, Decision, FailureEvent
-from ..problems import ProblemError, from_errors, from_validation, responses, validation_errors
+from .. import strictjson
+from ..models import BatchRequest, BatchResponse, Decision, FailureEvent, event_from_json
+from ..problems import ProblemError, from_errors, from_refused, from_validation, responses, validation_errors
 from ..recovery.decide import EventRejected, decide
 from . import record
 from .body import read_json
@@ -90,7 +89,10 @@ async def post_decision(request: Request) -> Response:
     snapshot = live(request)
     started = time.perf_counter()
     try:
-        event = FailureEvent.model_validate_json(body)
+        event = event_from_json(body)
+    except strictjson.JSONRefused as exc:
+        record.refused("invalid")
+        raise from_refused(exc) from None
     except ValidationError as exc:
         record.refused("invalid")
         raise from_validation(exc) from None
@@ -108,20 +110,16 @@ async def post_decision(request: Request) -> Response:
 
 
 def _parse_batch(body: bytes) -> list[Any]:
-    # Each event is validated on its own, so the outer body is parsed here, with
-    # floats kept as exact Decimals as the single-event route's parser does.
+    # Each event is validated on its own, so the outer body is read here by the same
+    # reader as the single-event route's (event_from_json).
     try:
-        parsed = json.loads(body, parse_float=Decimal, parse_constant=_reject_constant)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise ProblemError(400, "malformed-json", f"the request body is not valid JSON: {exc}") from None
+        parsed = strictjson.loads(body)
+    except strictjson.JSONRefused as exc:
+        raise from_refused(exc) from None
     try:
         return BatchRequest.model_validate(parsed).events
     except ValidationError as exc:
         raise from_validation(exc, "batch") from None
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
 
 
 @router.post(
@@ -135,13 +133,26 @@ def _reject_constant(name: str) -> Any:
         "application/json": {"schema": {"$ref": "#/components/schemas/BatchRequest"}}}}},
 )
 async def post_batch(request: Request) -> Response:
+    if flag(request, "explain"):
+        # An explanation per event of a 1,000-event batch would cost a worker seconds: say so.
+        raise ProblemError(422, "explain-not-supported", "query.explain: the batch route does not explain; send "
+                           "the event to POST /v1/decisions?explain=true", title="Invalid request",
+                           errors=[{"loc": ["query", "explain"], "msg": "not supported on the batch route"}])
     body = await read_json(request, request.app.state.settings.body_timeout_seconds)
     snapshot = live(request)
     events = _parse_batch(body)
     registry = request.app.state.registry
+    held = registry.acquire()  # one revision decides the whole batch, and stays alive until it is done
+    try:
+        payload = _decide_all(registry, held or snapshot, events, request.app.state.mask)
+    finally:
+        registry.release(held)
+    return Response(orjson.dumps(payload), media_type="application/json")
+
+
+def _decide_all(registry: Registry, snapshot: Snapshot, events: list[Any], mask: Any) -> dict[str, Any]:
     results: list[dict[str, Any]] = []
     decided = 0
-    mask = request.app.state.mask
     for index, raw in enumerate(events):
         started = time.perf_counter()
         try:
@@ -163,5 +174,4 @@ async def post_batch(request: Request) -> Response:
         decided += 1
         record.decided(event, decision, time.perf_counter() - started, mask, "batch")
         results.append({"index": index, "status": 200, "decision": decision})
-    payload = {"results": results, "decided": decided, "rejected": len(results) - decided}
-    return Response(orjson.dumps(payload), media_type="application/json")
+    return {"results": results, "decided": decided, "rejected": len(results) - decided}

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict
 from starlette.responses import Response
 
-from .. import metrics
+from .. import metrics, pod
 from ..server import shutting_down
 from ..problems import ProblemError, responses
 from .ruleset import describe
@@ -32,6 +32,9 @@ def _ready(request: Request) -> Response:
         raise ProblemError(503, "not-ready", "no valid ruleset is live", headers={"Retry-After": "5"},
                            extra={"last_reload_failure": failure})
     body: dict[str, Any] = {"status": "ready", "ruleset": describe(snapshot), "last_reload_failure": failure}
+    shared = pod.pod_dir()
+    if shared is not None:
+        body["pod"] = pod.served(shared)  # the revision every worker of this pod serves
     return Response(orjson.dumps(body), media_type="application/json")
 
 

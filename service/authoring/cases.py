@@ -30,7 +30,7 @@ from pydantic import ValidationError
 from ..engine.findings import Finding
 from ..engine.registry import Snapshot
 from ..engine.yamlsource import read
-from ..models import FailureEvent
+from ..models import event_from_json
 from ..problems import from_errors, from_validation
 from ..recovery.decide import EventRejected, decide
 
@@ -320,7 +320,7 @@ def local_decider(snapshot: Snapshot) -> Decider:
 
     def run(event: Any) -> tuple[int, dict[str, Any]]:
         try:
-            parsed = FailureEvent.model_validate_json(orjson.dumps(event))
+            parsed = event_from_json(orjson.dumps(event))
             return 200, decide(snapshot, parsed)
         except ValidationError as exc:
             problem = from_validation(exc)

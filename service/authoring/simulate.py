@@ -23,8 +23,9 @@ from typing import Any, Iterable, Iterator
 import orjson
 from pydantic import ValidationError
 
+from .. import strictjson
 from ..engine.registry import Snapshot, load_snapshot
-from ..models import FailureEvent
+from ..models import FailureEvent, event_from_json
 from ..recovery.decide import EventRejected, decide
 
 CHUNK = 500
@@ -44,7 +45,9 @@ class Comparer:
             if isinstance(raw, dict):
                 event = FailureEvent.model_validate(raw)
             else:
-                event = FailureEvent.model_validate_json(raw)
+                event = event_from_json(raw)
+        except strictjson.JSONRefused as exc:
+            return (line, "invalid", exc.detail)
         except ValidationError as exc:
             message = exc.errors(include_url=False)[0]
             return (line, "invalid", f"{'.'.join(map(str, message['loc']))}: {message['msg']}")

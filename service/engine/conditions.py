@@ -26,9 +26,10 @@ from __future__ import annotations
 import difflib
 import itertools
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Callable, Iterable, Mapping, Union
 
+from .. import numbers
 from . import vocabulary as vocab
 
 MISSING: Any = object()
@@ -240,10 +241,10 @@ class ConditionParser:
                             'write the amount as a string, e.g. "100.00"')
                 return MISSING
             try:
-                number = Decimal(str(value))
-            except InvalidOperation:
+                number = numbers.decimal_of(value)
+            except numbers.NotANumber:
                 number = Decimal("NaN")
-            if not number.is_finite() or abs(number.adjusted()) > 15:
+            if not number.is_finite() or abs(number.adjusted()) > numbers.MAX_PLAIN_EXPONENT:
                 self.report(f"`{field.path}` is a decimal amount, got {value!r}", path,
                             'write the amount as a string, e.g. "100.00"')
                 return MISSING

@@ -85,14 +85,21 @@ def rules_files(directory: Path) -> list[Path]:
 
 
 def load_dir(directory: str | os.PathLike[str]) -> RulesetDef:
+    return load_sources(read_dir(directory))
+
+
+def read_dir(directory: str | os.PathLike[str]) -> dict[str, bytes]:
+    """The rules files of `directory` by name (raises RulesetInvalid). Findings name files, never
+    the directory's path: they are shown by /readyz, which anyone who can reach the service reads."""
     root = Path(directory)
     if not root.is_dir():
-        raise RulesetInvalid([Finding("error", "no-directory", f"{root} is not a directory", str(root), None, None,
+        raise RulesetInvalid([Finding("error", "no-directory", "the rules directory does not exist or is not a "
+                                      "directory", None, None, None,
                                       "point the service at the directory that holds the rules files")])
     files = rules_files(root)
     if len(files) > MAX_FILES:
         raise RulesetInvalid([Finding("error", "too-many-files", f"{len(files)} rules files; at most {MAX_FILES}",
-                                      str(root), None, None, None)])
+                                      None, None, None, None)])
     sources: dict[str, bytes] = {}
     for path in files:
         try:
@@ -100,7 +107,7 @@ def load_dir(directory: str | os.PathLike[str]) -> RulesetDef:
         except OSError as exc:
             raise RulesetInvalid([Finding("error", "unreadable", f"cannot read the file: {exc.strerror}",
                                           path.name, None, None, None)]) from exc
-    return load_sources(sources)
+    return sources
 
 
 def digest_of(sources: Mapping[str, bytes]) -> str:

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, WithJsonSchema,
                       field_validator, model_validator)
 
-from .. import money
+from .. import money, numbers
 from . import vocabulary as vocab
 from .vocabulary import STAFF_LEVELS
 
@@ -37,8 +37,13 @@ Prose = Annotated[str, BeforeValidator(_prose)]
 
 
 def _decimal(value: Any) -> Any:
-    if isinstance(value, float):  # YAML reads 10.5 as a float: keep its written digits
-        return Decimal(repr(value))
+    """Numbers in rules files are read as on every route (`service.numbers`): YAML's 10.5 keeps
+    its written digits, and text such as "8_0.00" or "+10" is refused."""
+    if isinstance(value, (str, int, float, Decimal)) and not isinstance(value, bool):
+        try:
+            return numbers.decimal_of(value)
+        except numbers.NotANumber as exc:
+            raise ValueError(str(exc)) from None
     return value
 
 
