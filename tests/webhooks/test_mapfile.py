@@ -12,7 +12,8 @@ from service.engine.findings import RulesetInvalid
 from service.webhooks import mapfile, mapping
 from tests.support import ROOT, RULES
 
-SYSTEMS = ("zendesk", "jira", "freshdesk", "servicenow", "salesforce")
+SYSTEMS = ("zendesk", "jira", "freshdesk", "servicenow", "salesforce", "intercom")
+WEBHOOKS = RULES / "webhooks"
 
 MINIMAL = """\
 system: zendesk
@@ -32,7 +33,11 @@ def findings(text: str, system: str = "zendesk") -> list[str]:
 
 @pytest.mark.parametrize("system", SYSTEMS)
 def test_shipped_mappings_load(system: str) -> None:
-    loaded = mapfile.load(f"{system}.yaml", (RULES / "webhooks" / f"{system}.yaml").read_bytes(), system)
+    loaded = mapfile.load(f"{system}.yaml", (WEBHOOKS / f"{system}.yaml").read_bytes(), system,
+                          lambda name: (WEBHOOKS / name).read_bytes())
+    assert not loaded.warnings
+    assert {phrase_set.target for phrase_set in loaded.phrases} >= {"failure.type", "failure.root_cause",
+                                                                     "failure.severity"}
     assert {"failure.type", "failure.severity", "failure.root_cause"} <= {item.target for item in loaded.fields}
 
 
@@ -48,7 +53,7 @@ def test_minimal_mapping_maps_a_ticket() -> None:
     (MINIMAL.replace("fields:", "feilds:"),
      ["zendesk.yaml:1: error schema: `fields` is required",
       "zendesk.yaml:3: error unknown-key: unknown key `feilds` in the file; expected system, description, "
-      "ticket_id, fields\n    fix: did you mean `fields`?"]),
+      "root, ticket_id, fields, signals, writeback\n    fix: did you mean `fields`?"]),
     (MINIMAL + "  failure.sevrity: {from: ticket.priority}\n",
      ["zendesk.yaml:7: error unknown-field: `failure.sevrity` is not an event field"]),
     (MINIMAL + "  order.amount.amount: {from: ticket..amount}\n",
@@ -114,7 +119,8 @@ def test_check_command_reports_findings_and_fails(tmp_path: Path) -> None:
     shutil.copytree(RULES / "webhooks", tmp_path / "webhooks")
     command = [sys.executable, "-m", "service.webhooks", "check", str(tmp_path / "webhooks")]
     ok = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
-    assert ok.returncode == 0 and ok.stdout.count(": ok (") == 5
+    assert ok.returncode == 0 and ok.stdout.count(": ok (") == 7, ok.stdout   # six systems and signals.yaml
+    assert "warning" not in ok.stdout
     (tmp_path / "webhooks" / "jira.yaml").write_text(MINIMAL.replace("zendesk", "jira").replace("ticket.type", "a..b"))
     broken = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
     assert broken.returncode == 1
