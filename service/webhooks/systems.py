@@ -74,7 +74,8 @@ SYSTEMS: dict[str, System] = {system.name: system for system in (
         {**_OBJECT, "properties": {"table": {"type": "string"}, "record": _OBJECT, "result": _OBJECT,
                                    "incident": _OBJECT}},
         {"table": "sn_customerservice_case", "record": {
-            "sys_id": {"value": "9d385017c611228701d22104cc95c371", "display_value": "9d385017c611228701d22104cc95c371"},
+            "sys_id": {"value": "9d385017c611228701d22104cc95c371",
+                       "display_value": "9d385017c611228701d22104cc95c371"},
             "number": {"value": "CS0001042", "display_value": "CS0001042"},
             "short_description": {"value": "Checkout down again", "display_value": "Checkout down again"},
             "priority": {"value": "2", "display_value": "2 - High"},

@@ -235,7 +235,8 @@ def intercom_conversation(conversation_id: str, body: str, tags: list[str] = (),
         "waiting_since": 1772603597, "snoozed_until": None, "open": True, "state": "open", "read": False,
         "priority": priority, "admin_assignee_id": None, "team_assignee_id": 5017691, "title": None,
         "tags": {"type": "tag.list", "tags": [{"type": "tag", "id": str(80 + index), "name": name,
-                                               "applied_at": 1772603597, "applied_by": {"type": "admin", "id": "814860"}}
+                                               "applied_at": 1772603597,
+                                               "applied_by": {"type": "admin", "id": "814860"}}
                                               for index, name in enumerate(tags)]},
         "source": {"type": source_type, "id": "403918330", "delivered_as": "customer_initiated", "subject": "",
                    "body": body, "author": {"type": "user", "id": "65f1c0a2e4b0a1b2c3d4e5f6", "name": "Mia Chen",

@@ -30,8 +30,8 @@ def test_wrong_or_missing_signatures_are_401(hooks: httpx.Client) -> None:
     wrong = post(hooks, payload, secret="not-the-client-secret-of-this-app")
     assert wrong.status_code == 401 and wrong.json()["code"] == "webhook-bad-signature"
     body = d.body_of(payload)
-    sha256 = hooks.post("/v1/webhooks/intercom", content=body,
-                        headers={**d.JSON, "X-Hub-Signature": d.jira_headers(body, d.INTERCOM_SECRET)["X-Hub-Signature"]})
+    jira_style = d.jira_headers(body, d.INTERCOM_SECRET)["X-Hub-Signature"]   # sha256=...
+    sha256 = hooks.post("/v1/webhooks/intercom", content=body, headers={**d.JSON, "X-Hub-Signature": jira_style})
     assert sha256.status_code == 401 and "sha1=" in sha256.json()["detail"]
     unsigned = hooks.post("/v1/webhooks/intercom", content=body, headers=d.JSON)
     assert unsigned.status_code == 401 and unsigned.json()["code"] == "webhook-unsigned"

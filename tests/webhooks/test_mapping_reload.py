@@ -88,7 +88,8 @@ def test_an_edit_of_the_phrase_file_applies_at_the_next_delivery(tmp_path: Path)
             server.client() as http:
         before = http.post("/v1/webhooks/freshdesk", content=body, headers=HEADERS)
         assert before.status_code == 422, before.text
-        rewrite(phrases, original.replace("double_charge: [charged twice,", "double_charge: [paid two times, charged twice,"))
+        rewrite(phrases, original.replace("double_charge: [charged twice,",
+                                          "double_charge: [paid two times, charged twice,"))
         after = http.post("/v1/webhooks/freshdesk", content=body, headers=HEADERS)
         assert after.status_code == 200, after.text
         assert after.json()["mapped"]["failure.type"]["phrase"] == "paid two times"

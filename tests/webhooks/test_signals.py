@@ -54,7 +54,8 @@ def test_scripts_without_spaces_match_inside_words() -> None:
 
 def test_atlassian_documents_are_read_as_text() -> None:
     doc = {"type": "doc", "version": 1, "content": [{"type": "paragraph", "content": [
-        {"type": "text", "text": "The lid arrived "}, {"type": "text", "text": "broken", "marks": [{"type": "strong"}]}]}]}
+        {"type": "text", "text": "The lid arrived "},
+        {"type": "text", "text": "broken", "marks": [{"type": "strong"}]}]}]}
     hit = TYPES.first([("d", signals.normalise(signals.plain_text(doc) or ""))])
     assert hit is not None and hit.value == "damaged_item"
 

@@ -63,7 +63,8 @@ def zendesk_event(ticket_id: str, subject: str, description: str, tags: list[str
         "type": "zen:event-type:ticket.created", "account_id": 12514403,
         "id": "01HZY6C4M1XK3Q2V7N8B5T9W0R", "time": "2026-03-04T05:33:18Z", "zendesk_event_version": "2022-11-06",
         "subject": f"zen:ticket:{ticket_id}",
-        "detail": {"actor_id": "388190555", "assignee_id": "0", "brand_id": "360001", "created_at": "2026-03-04T05:33:17Z",
+        "detail": {"actor_id": "388190555", "assignee_id": "0", "brand_id": "360001",
+                   "created_at": "2026-03-04T05:33:17Z",
                    "custom_status": "17", "description": description, "external_id": "", "form_id": "360000123",
                    "group_id": "360002", "id": ticket_id, "is_public": True, "organization_id": "0",
                    "priority": priority, "requester_id": "388190555", "status": "NEW", "subject": subject,
@@ -107,8 +108,9 @@ def freshdesk_ticket(ticket_id: str, subject: str, description: str, tags: str =
     return {"freshdesk_webhook": ticket}
 
 
-def servicenow_case(sys_id: str, number: str, short: str, description: str, priority: tuple[str, str] = ("3", "3 - Moderate"),
-                    table: str = "sn_customerservice_case", **fields: tuple[str, str] | str) -> dict[str, Any]:
+def servicenow_case(sys_id: str, number: str, short: str, description: str,
+                    priority: tuple[str, str] = ("3", "3 - Moderate"), table: str = "sn_customerservice_case",
+                    **fields: tuple[str, str] | str) -> dict[str, Any]:
     """The business rule of docs/webhooks.md: every field as {value, display_value}."""
     record = {"sys_id": d.servicenow_field(sys_id), "number": d.servicenow_field(number),
               "sys_class_name": d.servicenow_field(table, "Case" if table == "sn_customerservice_case" else "Incident"),

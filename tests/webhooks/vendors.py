@@ -177,13 +177,17 @@ class Freshdesk(Vendor):
             ticket["conversations"].append(note)
             return 201, {}, note
         if method == "GET" and tail is None:
-            return 200, {}, {"id": int(found.group(1)), "tags": ticket["tags"], "custom_fields": ticket["custom_fields"]}
+            return 200, {}, self._ticket(found.group(1))
         if method == "PUT" and tail is None:
             if "tags" in body:
                 ticket["tags"] = list(body["tags"])
             ticket["custom_fields"].update(body.get("custom_fields") or {})
-            return 200, {}, {"id": int(found.group(1)), "tags": ticket["tags"], "custom_fields": ticket["custom_fields"]}
+            return 200, {}, self._ticket(found.group(1))
         return _error(405, {"code": "method_not_allowed"})
+
+    def _ticket(self, ticket_id: str) -> dict[str, Any]:
+        ticket = self.tickets[ticket_id]
+        return {"id": int(ticket_id), "tags": ticket["tags"], "custom_fields": ticket["custom_fields"]}
 
     def notes(self, ticket_id: str) -> list[dict[str, Any]]:
         return self.tickets[ticket_id]["conversations"]
@@ -308,8 +312,9 @@ class Salesforce(Vendor):
             if not soql.startswith("SELECT Id, CommentBody FROM CaseComment") or parent is None:
                 return _error(400, [{"errorCode": "MALFORMED_QUERY", "message": "unexpected query"}])
             comments = list(reversed(self.tickets.get(parent.group(1), {"comments": []})["comments"]))
-            records = [{"attributes": {"type": "CaseComment", "url": f"/services/data/v62.0/sobjects/CaseComment/{c['Id']}"},
-                        "Id": c["Id"], "CommentBody": c["CommentBody"]} for c in comments]
+            records = [{"attributes": {"type": "CaseComment",
+                                       "url": f"/services/data/v62.0/sobjects/CaseComment/{item['Id']}"},
+                        "Id": item["Id"], "CommentBody": item["CommentBody"]} for item in comments]
             return 200, {}, {"totalSize": len(records), "done": True, "records": records}
         if found.group(2) == "sobjects/CaseComment" and method == "POST":
             case = self.tickets.get(body.get("ParentId", ""))
@@ -368,7 +373,8 @@ class Intercom(Vendor):
             conversation["custom_attributes"].update(body.get("custom_attributes") or {})
         elif method != "GET":
             return _error(405, {"type": "error.list", "errors": [{"code": "method_not_allowed"}]})
-        return 200, {}, {"type": "conversation", "id": found.group(1), "custom_attributes": conversation["custom_attributes"],
+        return 200, {}, {"type": "conversation", "id": found.group(1),
+                         "custom_attributes": conversation["custom_attributes"],
                          "conversation_parts": {"type": "conversation_part.list",
                                                 "conversation_parts": conversation["parts"],
                                                 "total_count": len(conversation["parts"])}}
