@@ -118,26 +118,17 @@ def _verify_zendesk(system: str, secret: SecretStr, creds: Credentials, body: by
                            "TOLERANCE_SECONDS)")
 
 
-def _verify_hub(system: str, secret: SecretStr, creds: Credentials, body: bytes) -> None:
+def _verify_hub(system: str, secret: SecretStr, creds: Credentials, body: bytes, algorithm: str = "sha256") -> None:
+    """X-Hub-Signature as `<algorithm>=<hex HMAC of the body>`: sha256 for Jira, sha1 for Intercom."""
     header = creds.header(HUB_SIGNATURE) or ""
     method, _, digest = header.strip().partition("=")
-    if method.lower() != "sha256" or not digest:
-        raise unauthorized(system, "webhook-bad-signature", f"{HUB_SIGNATURE} is not `sha256=<hex digest>`")
-    expected = hub_signature(secret, body).partition("=")[2]
+    if method.lower() != algorithm or not digest:
+        raise unauthorized(system, "webhook-bad-signature", f"{HUB_SIGNATURE} is not `{algorithm}=<hex digest>`")
+    expected = (hub_signature if algorithm == "sha256" else intercom_signature)(secret, body).partition("=")[2]
     if not hmac.compare_digest(expected.encode(), digest.strip().lower().encode("latin-1", "replace")):
+        what = "the webhook's secret" if algorithm == "sha256" else "the app's client secret"
         raise unauthorized(system, "webhook-bad-signature", "the signature does not match the body: check that "
-                           "RECOVERY_WEBHOOK_JIRA_SECRET is the webhook's secret")
-
-
-def _verify_intercom(system: str, secret: SecretStr, creds: Credentials, body: bytes) -> None:
-    header = creds.header(HUB_SIGNATURE) or ""
-    method, _, digest = header.strip().partition("=")
-    if method.lower() != "sha1" or not digest:
-        raise unauthorized(system, "webhook-bad-signature", f"{HUB_SIGNATURE} is not `sha1=<hex digest>`")
-    expected = intercom_signature(secret, body).partition("=")[2]
-    if not hmac.compare_digest(expected.encode(), digest.strip().lower().encode("latin-1", "replace")):
-        raise unauthorized(system, "webhook-bad-signature", "the signature does not match the body: check that "
-                           "RECOVERY_WEBHOOK_INTERCOM_SECRET is the app's client secret")
+                           f"RECOVERY_WEBHOOK_{system.upper()}_SECRET is {what}")
 
 
 def _basic(creds: Credentials) -> tuple[str, str] | None:
@@ -242,7 +233,7 @@ def _check(system: str, option: Option, settings: WebhookSettings, creds: Creden
     if scheme == "hub-sha1":
         secret = settings.webhook_intercom_secret
         if secret is not None:
-            _verify_intercom(system, secret, creds, body)
+            _verify_hub(system, secret, creds, body, "sha1")
         return
     if scheme == "token":
         expected = getattr(settings, f"webhook_{system}_token")

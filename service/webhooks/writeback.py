@@ -260,6 +260,10 @@ class _Vendor:
     def path_id(self, ticket: Ticket) -> str:
         return quote(ticket.record["id"], safe="")
 
+    def costs(self, cost: str | None) -> dict[str, str]:
+        """{cost field: cost} when a cost field is configured and the decision has a cost."""
+        return {self.cost_field: cost} if cost is not None and self.cost_field else {}
+
     async def present(self, ticket: Ticket) -> bool:
         raise NotImplementedError
 
@@ -301,9 +305,8 @@ class Zendesk(_Vendor):
         update: dict[str, Any] = {}
         if tags:
             update["additional_tags"] = list(tags)
-        if cost is not None and self.cost_field:
-            update["custom_fields"] = [{"id": int(self.cost_field) if self.cost_field.isdigit() else self.cost_field,
-                                        "value": cost}]
+        for name, value in self.costs(cost).items():
+            update["custom_fields"] = [{"id": int(name) if name.isdigit() else name, "value": value}]
         return update
 
     async def post(self, ticket: Ticket, tags: tuple[str, ...], cost: str | None) -> None:
@@ -347,8 +350,8 @@ class Freshdesk(_Vendor):
             existing = [tag for tag in current.get("tags") or () if isinstance(tag, str)]
             if not set(tags) <= set(existing):
                 update["tags"] = existing + [tag for tag in tags if tag not in existing]
-        if cost is not None and self.cost_field:
-            update["custom_fields"] = {self.cost_field: cost}
+        if self.costs(cost):
+            update["custom_fields"] = self.costs(cost)
         if update:
             await self.api.call("PUT", f"/api/v2/tickets/{self.path_id(ticket)}", (200,), json=update)
 
@@ -386,8 +389,8 @@ class Jira(_Vendor):
         update: dict[str, Any] = {}
         if tags:
             update["update"] = {"labels": [{"add": tag} for tag in tags]}
-        if cost is not None and self.cost_field:
-            update["fields"] = {self.cost_field: cost}
+        if self.costs(cost):
+            update["fields"] = self.costs(cost)
         if update:
             await self.api.call("PUT", f"/rest/api/3/issue/{self.path_id(ticket)}", (204,), json=update)
 
@@ -424,14 +427,11 @@ class ServiceNow(_Vendor):
         return f"/api/now/table/{ticket.record['table']}/{self.path_id(ticket)}"
 
     async def post(self, ticket: Ticket, tags: tuple[str, ...], cost: str | None) -> None:
-        body: dict[str, Any] = {"work_notes": ticket.note}
-        if cost is not None and self.cost_field:
-            body[self.cost_field] = cost
-        await self.api.call("PATCH", self._path(ticket), (200,), json=body)
+        await self.api.call("PATCH", self._path(ticket), (200,), json={"work_notes": ticket.note, **self.costs(cost)})
 
     async def mark(self, ticket: Ticket, tags: tuple[str, ...], cost: str | None) -> None:
-        if cost is not None and self.cost_field:
-            await self.api.call("PATCH", self._path(ticket), (200,), json={self.cost_field: cost})
+        if self.costs(cost):
+            await self.api.call("PATCH", self._path(ticket), (200,), json=self.costs(cost))
 
 
 class Salesforce(_Vendor):
@@ -468,9 +468,9 @@ class Salesforce(_Vendor):
             "IsPublished": False})
 
     async def mark(self, ticket: Ticket, tags: tuple[str, ...], cost: str | None) -> None:
-        if cost is not None and self.cost_field:
+        if self.costs(cost):
             await self.api.call("PATCH", f"{self.data}/sobjects/Case/{self.path_id(ticket)}", (204,),
-                                json={self.cost_field: cost})
+                                json=self.costs(cost))
 
 
 class Intercom(_Vendor):
@@ -493,9 +493,9 @@ class Intercom(_Vendor):
             "body": as_html(ticket.note)})
 
     async def mark(self, ticket: Ticket, tags: tuple[str, ...], cost: str | None) -> None:
-        if cost is not None and self.cost_field:
+        if self.costs(cost):
             await self.api.call("PUT", f"/conversations/{self.path_id(ticket)}", (200,),
-                                json={"custom_attributes": {self.cost_field: cost}})
+                                json={"custom_attributes": self.costs(cost)})
 
 
 VENDORS: dict[str, type[_Vendor]] = {"zendesk": Zendesk, "freshdesk": Freshdesk, "jira": Jira,
@@ -598,8 +598,7 @@ class Writer:
             await vendor.post(ticket, tags, cost)
         if present or not vendor.posts_marks:
             await vendor.mark(ticket, tags, cost)
-        fields = {vendor.cost_field: cost} if cost is not None and vendor.cost_field else {}
-        return Outcome("present" if present else "posted", vendor.api.calls, tags, fields)
+        return Outcome("present" if present else "posted", vendor.api.calls, tags, vendor.costs(cost))
 
     def _record(self, ticket: Ticket, result: Result, calls: int | None, started: float,
                 failure: WritebackFailed | None) -> None:
