@@ -187,6 +187,8 @@ class _Api:
     async def call(self, method: str, url: str, expect: tuple[int, ...], **kwargs: Any) -> httpx.Response:
         target = url if url.startswith(("http://", "https://")) else self.base + url
         shown = urlsplit(target).path
+        if not self.same_origin(target):   # a pagination link elsewhere is never followed
+            raise WritebackFailed(self.system, f"{method} {shown}: refused, not on the configured API URL")
         waits = 0
         while True:
             remaining = self.budget.remaining()
