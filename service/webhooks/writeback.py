@@ -38,6 +38,8 @@ links are followed only on the configured origin.
 
 Each write-back counts in `recovery_webhook_writebacks_total{system,result}` and
 writes one `writeback` log line (system, ticket, decision id, result, calls, ms).
+httpx is imported on the first write-back, so a service without write-back starts
+its workers without it.
 """
 
 from __future__ import annotations
@@ -50,13 +52,14 @@ import re
 import time
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote, urlsplit
-
-import httpx
 
 from .. import __version__, metrics
 from .settings import WebhookSettings
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger("service.webhooks")
 
@@ -185,6 +188,8 @@ class _Api:
         return urlsplit(url)[:2] == self.origin
 
     async def call(self, method: str, url: str, expect: tuple[int, ...], **kwargs: Any) -> httpx.Response:
+        import httpx
+
         target = url if url.startswith(("http://", "https://")) else self.base + url
         shown = urlsplit(target).path
         if not self.same_origin(target):   # a pagination link elsewhere is never followed
@@ -527,6 +532,8 @@ class Writer:
 
     def client(self) -> httpx.AsyncClient:
         if self._client is None:
+            import httpx
+
             self._client = httpx.AsyncClient(follow_redirects=False, trust_env=False,
                                              headers={"User-Agent": f"service-recovery/{__version__}"},
                                              limits=httpx.Limits(max_connections=20, max_keepalive_connections=10))
