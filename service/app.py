@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await webhooks.shutdown(app.state)
         metrics.flush()
         registry.close()
 

@@ -51,6 +51,9 @@ CONNECTIONS_CLOSED = Counter(
 WEBHOOK_DELIVERIES = Counter(
     "recovery_webhook_deliveries_total", "Webhook deliveries by system and result", ["system", "result"],
     registry=REGISTRY)
+WEBHOOK_WRITEBACKS = Counter(
+    "recovery_webhook_writebacks_total", "Recommendations written back onto tickets by system and result "
+    "(posted, present: the note was already there, failed)", ["system", "result"], registry=REGISTRY)
 
 
 # prometheus_client's labels() costs microseconds per call; the hot path looks children up here.

@@ -8,6 +8,7 @@
     servicenow  the shared token in X-Webhook-Token, or HTTP basic auth
     salesforce  the shared token in the endpoint URL's `token` query parameter (outbound messages
                 carry no custom headers), then the message's OrganizationId (`check_salesforce_org`)
+    intercom    X-Hub-Signature = "sha1=" + hex(HMAC-SHA1(the app's client secret, raw body))
 
 Signatures are computed over the raw bytes as received, and every comparison is
 constant-time (`hmac.compare_digest`, on fixed-length digests for tokens and
@@ -31,7 +32,7 @@ from pydantic import SecretStr
 from ..problems import ProblemError
 from .settings import WebhookSettings
 
-Scheme = Literal["zendesk-signature", "hub-signature", "token", "basic", "query-token"]
+Scheme = Literal["zendesk-signature", "hub-signature", "hub-sha1", "token", "basic", "query-token"]
 
 TOKEN_HEADER = "X-Webhook-Token"
 ZENDESK_SIGNATURE = "X-Zendesk-Webhook-Signature"
@@ -78,6 +79,11 @@ def hub_signature(secret: SecretStr, body: bytes) -> str:
     return "sha256=" + hmac.new(_key(secret), body, hashlib.sha256).hexdigest()
 
 
+def intercom_signature(secret: SecretStr, body: bytes) -> str:
+    """The X-Hub-Signature Intercom sends for `body`, signed with the app's client secret."""
+    return "sha1=" + hmac.new(_key(secret), body, hashlib.sha1).hexdigest()
+
+
 def _signed_time(text: str) -> datetime | None:
     text = text.strip()
     if text.isdigit():
@@ -112,15 +118,17 @@ def _verify_zendesk(system: str, secret: SecretStr, creds: Credentials, body: by
                            "TOLERANCE_SECONDS)")
 
 
-def _verify_hub(system: str, secret: SecretStr, creds: Credentials, body: bytes) -> None:
+def _verify_hub(system: str, secret: SecretStr, creds: Credentials, body: bytes, algorithm: str = "sha256") -> None:
+    """X-Hub-Signature as `<algorithm>=<hex HMAC of the body>`: sha256 for Jira, sha1 for Intercom."""
     header = creds.header(HUB_SIGNATURE) or ""
     method, _, digest = header.strip().partition("=")
-    if method.lower() != "sha256" or not digest:
-        raise unauthorized(system, "webhook-bad-signature", f"{HUB_SIGNATURE} is not `sha256=<hex digest>`")
-    expected = hub_signature(secret, body).partition("=")[2]
+    if method.lower() != algorithm or not digest:
+        raise unauthorized(system, "webhook-bad-signature", f"{HUB_SIGNATURE} is not `{algorithm}=<hex digest>`")
+    expected = (hub_signature if algorithm == "sha256" else intercom_signature)(secret, body).partition("=")[2]
     if not hmac.compare_digest(expected.encode(), digest.strip().lower().encode("latin-1", "replace")):
+        what = "the webhook's secret" if algorithm == "sha256" else "the app's client secret"
         raise unauthorized(system, "webhook-bad-signature", "the signature does not match the body: check that "
-                           "RECOVERY_WEBHOOK_JIRA_SECRET is the webhook's secret")
+                           f"RECOVERY_WEBHOOK_{system.upper()}_SECRET is {what}")
 
 
 def _basic(creds: Credentials) -> tuple[str, str] | None:
@@ -163,6 +171,9 @@ def options(system: str) -> tuple[Option, ...]:
     if system == "salesforce":
         return (Option("query-token", (_env("webhook_salesforce_token"),),
                        lambda c: bool(c.query.get(TOKEN_QUERY))),)
+    if system == "intercom":
+        return (Option("hub-sha1", (_env("webhook_intercom_secret"),),
+                       lambda c: c.header(HUB_SIGNATURE) is not None),)
     return (token, basic)
 
 
@@ -199,6 +210,7 @@ def _describe(scheme: Scheme) -> str:
     return {
         "zendesk-signature": f"a Zendesk signature ({ZENDESK_SIGNATURE} and {ZENDESK_TIMESTAMP})",
         "hub-signature": f"a signature ({HUB_SIGNATURE}: sha256=...)",
+        "hub-sha1": f"an Intercom signature ({HUB_SIGNATURE}: sha1=...)",
         "token": f"a shared token ({TOKEN_HEADER} header)",
         "basic": "basic auth (Authorization: Basic ...)",
         "query-token": f"a shared token (`{TOKEN_QUERY}` query parameter of the endpoint URL)",
@@ -217,6 +229,11 @@ def _check(system: str, option: Option, settings: WebhookSettings, creds: Creden
         secret = settings.webhook_jira_secret
         if secret is not None:
             _verify_hub(system, secret, creds, body)
+        return
+    if scheme == "hub-sha1":
+        secret = settings.webhook_intercom_secret
+        if secret is not None:
+            _verify_hub(system, secret, creds, body, "sha1")
         return
     if scheme == "token":
         expected = getattr(settings, f"webhook_{system}_token")

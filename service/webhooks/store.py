@@ -1,8 +1,9 @@
 """The live mapping of each system, re-read when its file changes.
 
 Mapping files are edited by ops while the service runs (a ConfigMap update, say),
-so each delivery checks the file's identity (inode, size, mtime) and re-reads it
-when that changed: a few microseconds of `stat`, no watcher thread. Like the
+so each delivery checks the file's identity (inode, size, mtime), and that of the
+phrase file it names (`signals.phrases`), and re-reads it when either changed: a
+few microseconds of `stat`, no watcher thread. Like the
 rules: a valid change is swapped in; a broken one is logged and the previous
 mapping keeps serving. A system whose file never loaded answers 503 with the
 findings (file, line, what was expected).
@@ -23,9 +24,22 @@ from .mapping import Mapping
 log = logging.getLogger("service.webhooks")
 
 
+Identity = tuple[tuple[int, int, int] | None, ...]
+
+
+def _stat(path: Path) -> tuple[int, int, int] | None:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
 @dataclass
 class _Entry:
-    identity: tuple[int, int, int] | None = None
+    identity: Identity | None = None
+    shared: tuple[str, ...] = ()
+    """The phrase files the last load read (their identity is part of `identity`)."""
     mapping: Mapping | None = None
     findings: tuple[Finding, ...] = ()
 
@@ -42,14 +56,9 @@ class MappingStore:
         """The live mapping for `system`; a 503 ProblemError when none has ever loaded."""
         entry = self._entries.setdefault(system, _Entry())
         path = self.path(system)
-        try:
-            stat = os.stat(path)
-            identity: tuple[int, int, int] | None = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
-        except OSError:
-            identity = None
-        if identity != entry.identity or (identity is None and entry.mapping is None and not entry.findings):
-            entry.identity = identity
-            self._load(system, path, entry)
+        identity = self._identity(path, entry.shared)
+        if identity != entry.identity or (identity[0] is None and entry.mapping is None and not entry.findings):
+            entry.identity = (identity[0], *self._load(system, path, entry))
         if entry.mapping is None:
             listed = [finding.as_dict() for finding in entry.findings]
             first = entry.findings[0].render() if entry.findings else f"{path} cannot be read"
@@ -58,10 +67,22 @@ class MappingStore:
                                extra={"system": system, "findings": listed})
         return entry.mapping
 
-    def _load(self, system: str, path: Path, entry: _Entry) -> None:
+    def _identity(self, path: Path, shared: tuple[str, ...]) -> Identity:
+        return (_stat(path), *(_stat(self.directory / name) for name in shared))
+
+    def _load(self, system: str, path: Path, entry: _Entry) -> Identity:
+        """Loads the mapping into `entry`; the identities of the phrase files it read, taken before reading."""
+        read: list[str] = []
+        seen: list[tuple[int, int, int] | None] = []
+
+        def read_shared(name: str) -> bytes:
+            read.append(name)
+            seen.append(_stat(self.directory / name))
+            return (self.directory / name).read_bytes()
+
         try:
             raw = path.read_bytes()
-            mapping = mapfile.load(path.name, raw, system)
+            mapping = mapfile.load(path.name, raw, system, read_shared)
         except OSError as exc:
             findings: tuple[Finding, ...] = (Finding("error", "unreadable", f"cannot read the mapping file: "
                                                      f"{exc.strerror}", path.name, None, None,
@@ -73,10 +94,13 @@ class MappingStore:
             findings = (Finding("error", "internal", f"the mapping loader failed ({type(exc).__name__}); the "
                                 "error is logged", path.name, None, None, None),)
         else:
-            entry.mapping, entry.findings = mapping, ()
+            entry.mapping, entry.findings, entry.shared = mapping, (), tuple(read)
             log.info("webhook mapping loaded: %s", path)
-            return
-        entry.findings = findings
+            for warning in mapping.warnings:
+                log.warning("webhook mapping %s: %s", path, warning.render())
+            return tuple(seen)
+        entry.findings, entry.shared = findings, tuple(read)
         log.warning("webhook mapping %s does not load%s: %s", path,
                     "; the previous version keeps serving" if entry.mapping is not None else "",
                     "; ".join(finding.render() for finding in findings[:20]))
+        return tuple(seen)

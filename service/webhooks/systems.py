@@ -1,9 +1,10 @@
-"""The five ticketing systems: how each delivers, and what OpenAPI says about it.
+"""The six ticketing systems: how each delivers, and what OpenAPI says about it.
 
 Request bodies of Zendesk triggers, Freshdesk rules and ServiceNow REST messages
-are JSON the admin writes (docs/webhooks.md gives a template for each); Jira sends
-its webhook envelope; Salesforce sends a SOAP envelope. The schemas below
-describe those shapes loosely (the mapping file decides which fields matter).
+are JSON the admin writes (docs/webhooks.md gives a template for each); Zendesk
+ticket events, Jira and Intercom send their webhook envelopes; Salesforce sends a
+SOAP envelope. The schemas below describe those shapes loosely (the mapping file
+decides which fields matter).
 """
 
 from __future__ import annotations
@@ -67,11 +68,18 @@ SYSTEMS: dict[str, System] = {system.name: system for system in (
     System(
         "servicenow", "ServiceNow", "json",
         "A ServiceNow outbound REST message (sent from a business rule or a flow) with the JSON body from "
-        "docs/webhooks.md; authenticated by the X-Webhook-Token header or by a basic auth profile.",
-        {**_OBJECT, "properties": {"incident": _OBJECT}},
-        {"incident": {"sys_id": "9d385017c611228701d22104cc95c371", "number": "INC0010023",
-                      "short_description": "Checkout outage again", "priority": "2", "category": "outage",
-                      "u_failure_type": "service_outage", "u_root_cause": "provider", "u_recurring": "true"}},
+        "docs/webhooks.md: a CSM case (`sn_customerservice_case`) or an incident, its fields as plain values "
+        "or as Table API `{value, display_value}` objects, under `record` (or `result`, or `incident`); "
+        "authenticated by the X-Webhook-Token header or by a basic auth profile.",
+        {**_OBJECT, "properties": {"table": {"type": "string"}, "record": _OBJECT, "result": _OBJECT,
+                                   "incident": _OBJECT}},
+        {"table": "sn_customerservice_case", "record": {
+            "sys_id": {"value": "9d385017c611228701d22104cc95c371",
+                       "display_value": "9d385017c611228701d22104cc95c371"},
+            "number": {"value": "CS0001042", "display_value": "CS0001042"},
+            "short_description": {"value": "Checkout down again", "display_value": "Checkout down again"},
+            "priority": {"value": "2", "display_value": "2 - High"},
+            "u_failure_type": {"value": "service_outage", "display_value": "Service outage"}}},
     ),
     System(
         "salesforce", "Salesforce Service Cloud", "soap",
@@ -88,5 +96,23 @@ SYSTEMS: dict[str, System] = {system.name: system for system in (
         'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><sf:Id>5005g00000AbCdEAAV</sf:Id>'
         '<sf:Priority>Medium</sf:Priority></sObject></Notification></notifications></soapenv:Body>'
         '</soapenv:Envelope>',
+    ),
+    System(
+        "intercom", "Intercom", "json",
+        "An Intercom app's webhook notification (`notification_event`, topics such as "
+        "conversation.user.created), signed with X-Hub-Signature: sha1=<hex HMAC-SHA1 of the body with the "
+        "app's client secret>. The `ping` topic and items that are not conversations are answered 200 without "
+        "a decision; a notification id this worker has already handled is answered without deciding or "
+        "writing back again.",
+        {**_OBJECT, "properties": {"type": {"type": "string"}, "id": {"type": "string"},
+                                   "topic": {"type": "string"}, "data": _OBJECT}},
+        {"type": "notification_event", "app_id": "abc12def", "id": "notif_7b5d7a10-2a5e-4c41-9bd3-1f0c5d2e8a11",
+         "topic": "conversation.user.created", "delivery_attempts": 1, "first_sent_at": 1772603598,
+         "data": {"type": "notification_event_data", "item": {
+             "type": "conversation", "id": "215472", "priority": "not_priority",
+             "source": {"type": "conversation", "subject": "", "body": "<p>I was charged twice for order 5521</p>",
+                        "author": {"type": "user", "id": "65f1c0a2e4b0a1b2c3d4e5f6"}},
+             "tags": {"type": "tag.list", "tags": [{"type": "tag", "id": "81", "name": "double_charge"}]},
+             "custom_attributes": {"Order amount": "45.00", "Currency": "GBP"}}}},
     ),
 )}

@@ -7,17 +7,25 @@ the field's type or says, in an admin's words, why it cannot. It never guesses:
 "12,50" is not an amount, "2.5" is not a count. Numbers, as text or JSON, are read
 and range-checked by `service.numbers` and amounts by `money.parse_amount`, exactly
 as the decision routes read them, before any conversion that costs by their size.
+
+`TARGETS` lists the fields by their dotted event path; `target_for()` is the one
+place a mapping file's field name is looked up, so a new kind of field (ruleset
+facts, `facts.<name>`, typed by the live ruleset) is added there. A field the
+service's event model does not have yet is accepted in mapping files but left out
+of the event (`mapping.model_has`), so a mapping can be written before the model
+grows the field.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
 from .. import money, numbers
 
-Kind = Literal["slug", "text", "id", "int", "bool", "decimal", "currency", "enum"]
+Kind = Literal["slug", "text", "id", "int", "bool", "decimal", "currency", "enum", "locale"]
 
 DESCRIPTION_CHARS = 2000
 ID_CHARS = 128
@@ -48,11 +56,31 @@ TARGETS: dict[str, Target] = {
     "order.amount.currency": Target("currency"),
     "context.channel": Target("slug"),
     "context.customer_request": Target("enum", ("refund", "credit", "discount", "replacement", "apology")),
+    "failure.amount_at_stake.amount": Target("decimal"),
+    "failure.amount_at_stake.currency": Target("currency"),
+    "failure.value_received": Target("enum", ("none", "partial", "full")),
+    "context.locale": Target("locale"),
 }
 """Every field of a FailureEvent except `event_id` (always `<system>:<ticket id>`) and
 `context.minutes_since_report` (a clock reading would make retries decide differently)."""
 
+MONEY = ("order.amount", "customer.lifetime_value", "failure.amount_at_stake")
+"""Money fields, each mapped as `<field>.amount` and `<field>.currency`."""
+
+CURRENCY_FROM_ORDER = ("failure.amount_at_stake",)
+"""Money fields whose currency, when the ticket names none, is the order's."""
+
+
+def target_for(name: str) -> Target | None:
+    """The target a mapping file's field name denotes, or None when it names no event field."""
+    return TARGETS.get(name)
+
 REQUIRED = ("failure.type", "failure.severity", "failure.root_cause")
+RAISED_BY_TEXT = ("failure.severity",)
+"""Fields a phrase only raises (a severity cue never lowers what the ticket's priority says);
+phrases for every other field fill a gap the structured fields leave."""
+SIGNAL_KINDS = ("slug", "enum", "int", "bool", "locale")
+"""The kinds of field a phrase can set (not amounts, ids or free text)."""
 TICKET_ID = Target("id")
 
 _TRUE = {"true", "yes", "1", "y", "on", "checked"}
@@ -93,12 +121,33 @@ def convert(target: Target, value: Any) -> Any:
         if len(code) != 3 or not code.isalpha() or not code.isascii():
             raise NotConvertible(f"expected a three-letter ISO 4217 currency code, got {_show(value)}")
         return code
+    if kind == "locale":
+        return _locale(value, text)
     slug = "_".join(text.lower().split())
     if kind == "enum":
         if slug not in target.choices:
             raise NotConvertible(f"expected one of {', '.join(target.choices)}, got {_show(value)}")
         return slug
     return slug
+
+
+_LOCALE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*$")
+
+
+def _locale(value: Any, text: str) -> str:
+    """A BCP 47 language tag, in its usual case: `zh_cn` becomes `zh-CN`, `EN` becomes `en`."""
+    if len(text) > 35 or not _LOCALE.match(text):
+        raise NotConvertible(f"expected a language tag such as en, id, zh-CN or lv, got {_show(value)}")
+    first, *rest = re.split(r"[-_]", text)
+    parts = [first.lower()]
+    for part in rest:
+        if len(part) == 4 and part.isalpha():
+            parts.append(part.title())
+        elif (len(part) == 2 and part.isalpha()) or (len(part) == 3 and part.isdigit()):
+            parts.append(part.upper())
+        else:
+            parts.append(part.lower())
+    return "-".join(parts)
 
 
 def _plain(value: Any) -> str:

@@ -4,9 +4,13 @@ Zendesk: a webhook connected to a trigger, JSON body from the template in
 docs/webhooks.md (placeholders render as strings, {{ticket.tags}} as one
 space-separated string), or subscribed to ticket events (`zen:event-type:...`,
 `detail` holding the ticket). Jira Cloud: the admin webhook envelope
-(`timestamp`, `webhookEvent`, `user`, `issue.fields`). Freshdesk: the Trigger
-Webhook action's `freshdesk_webhook` object. ServiceNow: the REST message body
-from docs/webhooks.md. Salesforce: an outbound message SOAP envelope.
+(`timestamp`, `webhookEvent`, `user`, `issue.fields`, JSM's request type in
+customfield_10010 and an SLA field). Freshdesk: the Trigger Webhook action's
+`freshdesk_webhook` object ("Simple" content: display strings). ServiceNow: the
+REST message body from docs/webhooks.md, a CSM case or an incident with Table-API
+`{value, display_value}` fields, or the older plain `incident` body. Salesforce:
+an outbound message SOAP envelope on Case. Intercom: a `notification_event` whose
+item is a Conversation, signed with the app's client secret.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ SERVICENOW_USER = "snc.recovery"
 SERVICENOW_PASSWORD = "servicenow-password-9z8y7x6w"
 SALESFORCE_TOKEN = "salesforce-token-1q2w3e4r5t6y"
 SALESFORCE_ORG = "00D5g000004Kx2eEAC"
+INTERCOM_SECRET = "6f1d2c3b4a5e6f708192a3b4c5d6e7f8"
 
 ENV = {
     "RECOVERY_WEBHOOK_ZENDESK_SECRET": ZENDESK_SECRET,
@@ -42,6 +47,7 @@ ENV = {
     "RECOVERY_WEBHOOK_SERVICENOW_PASSWORD": SERVICENOW_PASSWORD,
     "RECOVERY_WEBHOOK_SALESFORCE_TOKEN": SALESFORCE_TOKEN,
     "RECOVERY_WEBHOOK_SALESFORCE_ORGANIZATION_IDS": SALESFORCE_ORG[:15],
+    "RECOVERY_WEBHOOK_INTERCOM_SECRET": INTERCOM_SECRET,
 }
 SECRETS = [value for key, value in ENV.items() if key.endswith(("SECRET", "TOKEN", "PASSWORD"))]
 
@@ -196,3 +202,50 @@ CUSTOMER_ERROR_CASE = salesforce_case("5005g00000AbCdFAAV", "00001027", {
     "Failure_Type__c": "late_delivery", "Root_Cause__c": "customer", "Recurring__c": "false",
     "Order_Number__c": "o-8812", "Order_Amount__c": "35.5", "CurrencyIsoCode": "EUR",
     "Prior_Recoveries_90d__c": "0.0", "ContactId": "0035g00000XyZacAAB"})
+
+
+def servicenow_field(value: str, display: str | None = None) -> dict[str, str]:
+    """A field as the Table API gives it with sysparm_display_value=all."""
+    return {"value": value, "display_value": value if display is None else display}
+
+
+# --------------------------------------------------------------------------- Intercom
+
+def intercom_headers(body: bytes, secret: str = INTERCOM_SECRET) -> dict[str, str]:
+    signature = "sha1=" + hmac.new(secret.encode(), body, hashlib.sha1).hexdigest()
+    return {**JSON, "X-Hub-Signature": signature, "User-Agent": "intercom-parrot-service-sidekiq/1.0"}
+
+
+def intercom_notification(conversation: dict[str, Any], topic: str = "conversation.user.created",
+                          notification_id: str = "notif_7b5d7a10-2a5e-4c41-9bd3-1f0c5d2e8a11",
+                          attempts: int = 1) -> dict[str, Any]:
+    return {"type": "notification_event", "app_id": "abc12def", "data": {"type": "notification_event_data",
+                                                                          "item": conversation},
+            "links": {}, "id": notification_id, "topic": topic, "delivery_status": "pending",
+            "delivery_attempts": attempts, "delivered_at": 0, "first_sent_at": 1772603598 + 60 * (attempts - 1),
+            "created_at": 1772603597, "self": None}
+
+
+def intercom_conversation(conversation_id: str, body: str, tags: list[str] = (),  # type: ignore[assignment]
+                          attributes: dict[str, Any] | None = None, priority: str = "not_priority",
+                          source_type: str = "conversation") -> dict[str, Any]:
+    """A Conversation as Intercom's REST API (2.11) and its webhooks describe it."""
+    return {
+        "type": "conversation", "id": conversation_id, "created_at": 1772603590, "updated_at": 1772603597,
+        "waiting_since": 1772603597, "snoozed_until": None, "open": True, "state": "open", "read": False,
+        "priority": priority, "admin_assignee_id": None, "team_assignee_id": 5017691, "title": None,
+        "tags": {"type": "tag.list", "tags": [{"type": "tag", "id": str(80 + index), "name": name,
+                                               "applied_at": 1772603597,
+                                               "applied_by": {"type": "admin", "id": "814860"}}
+                                              for index, name in enumerate(tags)]},
+        "source": {"type": source_type, "id": "403918330", "delivered_as": "customer_initiated", "subject": "",
+                   "body": body, "author": {"type": "user", "id": "65f1c0a2e4b0a1b2c3d4e5f6", "name": "Mia Chen",
+                                            "email": "mia@example.com"},
+                   "attachments": [], "url": "https://shop.example.com/orders", "redacted": False},
+        "contacts": {"type": "contact.list", "contacts": [{"type": "contact", "id": "65f1c0a2e4b0a1b2c3d4e5f6",
+                                                           "external_id": "cust-8812"}]},
+        "teammates": None, "custom_attributes": attributes or {}, "topics": {},
+        "conversation_parts": {"type": "conversation_part.list", "conversation_parts": [], "total_count": 0},
+        "statistics": None, "sla_applied": None, "linked_objects": {"type": "list", "data": [], "total_count": 0,
+                                                                     "has_more": False},
+    }

@@ -207,13 +207,15 @@ def test_a_changed_ticket_gets_a_new_decision(hooks: httpx.Client) -> None:
 def test_zendesk_ticket_without_a_failure_tag_is_422_naming_the_field(hooks: httpx.Client) -> None:
     payload = d.zendesk_late_delivery()
     payload["ticket"]["tags"] = "order_issue vip"
+    payload["ticket"]["subject"] = "Order o-77"   # nor anything in the text a phrase would match
     body = problem(post_zendesk(hooks, payload), 422)
     assert body["code"] == "unmappable-ticket"
     assert [error["loc"] for error in body["errors"]] == [["failure", "type"]]
     error = body["errors"][0]
     assert error["mapping"].startswith("zendesk.yaml:") and "fields.failure.type" in error["mapping"]
-    assert error["looked_at"][0] == {"path": "ticket.tags", "saw": "order_issue vip",
-                                     "problem": "not listed under `values`"}
+    assert error["looked_at"][:2] == [{"path": "ticket.custom_fields[id=360012345].value"},
+                                      {"path": "ticket.tags", "saw": "order_issue vip",
+                                       "problem": "not listed under `values`"}]
     assert "fields.failure.type.values" in error["msg"]
 
 
@@ -221,6 +223,7 @@ def test_every_problem_of_a_ticket_is_listed(hooks: httpx.Client) -> None:
     payload = d.jira_damaged_item()
     fields = payload["issue"]["fields"]
     fields["labels"], fields["customfield_10010"] = [], None
+    fields["summary"], fields["description"] = "Order o-5521", "See the order."
     fields["customfield_10050"] = "59,90"
     del payload["issue"]["key"], payload["issue"]["id"]
     body_bytes = d.body_of(payload)

@@ -105,3 +105,18 @@ def test_lone_surrogates_are_refused_not_crashed(hooks: httpx.Client) -> None:
     paired = b'{"ticket": {"id": "1", "tags": "late_delivery", "subject": "parcel \\ud83d\\udce6 late"}}'
     ok = hooks.post("/v1/webhooks/zendesk", content=paired, headers=d.zendesk_headers(paired))
     assert ok.status_code == 200 and ok.json()["event"]["failure"]["description"] == "parcel \U0001F4E6 late"
+
+
+@FUZZ
+@given(item=tickets(["id", "title", "priority", "source", "custom_attributes", "contacts"], "tags"),
+       topic=st.sampled_from(["conversation.user.created", "conversation.user.replied", "ping"]))
+def test_intercom(hooks: httpx.Client, item: dict[str, Any], topic: str) -> None:
+    item.setdefault("id", "1")
+    item["type"] = "conversation"
+    body = json.dumps({"type": "notification_event", "topic": topic, "id": None,
+                       "data": {"type": "notification_event_data", "item": item}}).encode()
+    response = hooks.post("/v1/webhooks/intercom", content=body, headers=d.intercom_headers(body))
+    if topic == "ping":   # answered whatever the item; any other topic with a conversation is decided
+        assert response.json()["ignored"] is True
+        return
+    check(response)

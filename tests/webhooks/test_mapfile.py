@@ -12,7 +12,8 @@ from service.engine.findings import RulesetInvalid
 from service.webhooks import mapfile, mapping
 from tests.support import ROOT, RULES
 
-SYSTEMS = ("zendesk", "jira", "freshdesk", "servicenow", "salesforce")
+SYSTEMS = ("zendesk", "jira", "freshdesk", "servicenow", "salesforce", "intercom")
+WEBHOOKS = RULES / "webhooks"
 
 MINIMAL = """\
 system: zendesk
@@ -32,7 +33,11 @@ def findings(text: str, system: str = "zendesk") -> list[str]:
 
 @pytest.mark.parametrize("system", SYSTEMS)
 def test_shipped_mappings_load(system: str) -> None:
-    loaded = mapfile.load(f"{system}.yaml", (RULES / "webhooks" / f"{system}.yaml").read_bytes(), system)
+    loaded = mapfile.load(f"{system}.yaml", (WEBHOOKS / f"{system}.yaml").read_bytes(), system,
+                          lambda name: (WEBHOOKS / name).read_bytes())
+    assert not loaded.warnings
+    assert {phrase_set.target for phrase_set in loaded.phrases} >= {"failure.type", "failure.root_cause",
+                                                                     "failure.severity"}
     assert {"failure.type", "failure.severity", "failure.root_cause"} <= {item.target for item in loaded.fields}
 
 
@@ -48,7 +53,7 @@ def test_minimal_mapping_maps_a_ticket() -> None:
     (MINIMAL.replace("fields:", "feilds:"),
      ["zendesk.yaml:1: error schema: `fields` is required",
       "zendesk.yaml:3: error unknown-key: unknown key `feilds` in the file; expected system, description, "
-      "ticket_id, fields\n    fix: did you mean `fields`?"]),
+      "root, ticket_id, fields, signals, writeback\n    fix: did you mean `fields`?"]),
     (MINIMAL + "  failure.sevrity: {from: ticket.priority}\n",
      ["zendesk.yaml:7: error unknown-field: `failure.sevrity` is not an event field"]),
     (MINIMAL + "  order.amount.amount: {from: ticket..amount}\n",
@@ -114,7 +119,8 @@ def test_check_command_reports_findings_and_fails(tmp_path: Path) -> None:
     shutil.copytree(RULES / "webhooks", tmp_path / "webhooks")
     command = [sys.executable, "-m", "service.webhooks", "check", str(tmp_path / "webhooks")]
     ok = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
-    assert ok.returncode == 0 and ok.stdout.count(": ok (") == 5
+    assert ok.returncode == 0 and ok.stdout.count(": ok (") == 7, ok.stdout   # six systems and signals.yaml
+    assert "warning" not in ok.stdout
     (tmp_path / "webhooks" / "jira.yaml").write_text(MINIMAL.replace("zendesk", "jira").replace("ticket.type", "a..b"))
     broken = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
     assert broken.returncode == 1
@@ -129,3 +135,57 @@ def test_an_object_where_a_value_was_expected_says_which_keys_it_has() -> None:
     [error] = caught.value.errors
     assert error["loc"] == ["customer", "tier"]
     assert error["looked_at"][0]["problem"] == "an object (keys id, value): point `from` at one of them"
+
+
+def test_root_band_and_writeback_entries() -> None:
+    text = """\
+system: servicenow
+root: [record, incident]
+ticket_id: {from: number}
+fields:
+  failure.type: {from: u_type}
+  failure.severity: {from: priority, values: {"2": 3, 2 - high: 3}}
+  failure.root_cause: {default: unknown}
+  order.amount.amount: {from: tags, split: ",", band: true, values: {order_value_500_plus: "500.00"}}
+  order.amount.currency: {default: USD}
+writeback:
+  record: {from: sys_id}
+  table: {from: sys_class_name, default: incident}
+"""
+    loaded = mapfile.load("servicenow.yaml", text.encode(), "servicenow")
+    payload = {"record": {"number": {"value": "CS0001", "display_value": "CS0001"},
+                          "u_type": {"value": "late_delivery", "display_value": "Late delivery"},
+                          "priority": {"value": "", "display_value": "2 - High"},
+                          "tags": "vip,order_value_500_plus",
+                          "sys_id": {"value": "a" * 32, "display_value": "a" * 32}}}
+    mapped = mapping.apply(loaded, payload)
+    assert mapped.event.event_id == "servicenow:CS0001" and mapped.event.failure.severity == 3
+    assert mapped.account["failure.severity"]["path"] == "record.priority"   # the display value matched
+    assert mapped.event.order is not None and mapped.event.order.amount.amount == Decimal("500.00")
+    assert mapped.account["order.amount.amount"]["band"] == "at least"
+    assert mapped.caveats == ("Order amount 500.00 USD is the lower bound of a band (the ticket's "
+                              "`order_value_500_plus`), not the exact amount: check the order before paying.",)
+    assert mapped.record == {"id": "a" * 32, "table": "incident"}
+
+
+@pytest.mark.parametrize("text, expected", [
+    (MINIMAL + "  order.id: {from: ticket.o, band: true}\n", "zendesk.yaml:7: error schema: `band: true` is for an "
+                                                             "amount read through `values`"),
+    (MINIMAL + "writeback: {table: {from: x}}\n", "zendesk.yaml:7: error schema: `writeback.table` is for ServiceNow"),
+    (MINIMAL + "signals: {text: ticket.subject}\n", "zendesk.yaml:7: error schema: `signals` needs both"),
+    (MINIMAL + "root: 'a[*].b[*]'\n", "zendesk.yaml:7: error bad-path: `a[*].b[*]` has more than one [*]"),
+])
+def test_new_entries_are_checked(text: str, expected: str) -> None:
+    assert any(line.startswith(expected) for line in findings(text)), findings(text)
+
+
+def test_paths_read_quoted_keys_and_every_element() -> None:
+    text = MINIMAL.replace("failure.type: {from: ticket.type}", "failure.type: {from: 'ticket.tags.tags[*].name', "
+                           "values: {rude_agent: rude_agent}}") + \
+        "  order.amount.amount: {from: 'ticket.custom_attributes.\"Order amount\"'}\n" \
+        "  order.amount.currency: {default: GBP}\n"
+    loaded = mapfile.load("zendesk.yaml", text.encode(), "zendesk")
+    mapped = mapping.apply(loaded, {"ticket": {"id": 3, "tags": {"tags": [{"name": "vip"}, {"name": "rude_agent"}]},
+                                               "custom_attributes": {"Order amount": "12.00"}}})
+    assert mapped.event.failure.type == "rude_agent"
+    assert mapped.event.order is not None and mapped.event.order.amount.amount == Decimal("12.00")

@@ -73,3 +73,27 @@ def test_a_mapping_that_never_loaded_answers_503_with_findings(tmp_path: Path) -
         ok = http.post("/v1/webhooks/zendesk", content=d.body_of(d.zendesk_late_delivery()),
                        headers=d.zendesk_headers(d.body_of(d.zendesk_late_delivery())))
         assert ok.status_code == 200   # other systems are unaffected
+
+
+def test_an_edit_of_the_phrase_file_applies_at_the_next_delivery(tmp_path: Path) -> None:
+    rules = copy_rules(tmp_path)
+    phrases = rules / "webhooks" / "signals.yaml"
+    original = phrases.read_text()
+    payload = d.freshdesk_double_charge()
+    ticket = payload["freshdesk_webhook"]
+    ticket["ticket_cf_failure_type"], ticket["ticket_tags"] = "", ""
+    ticket["ticket_subject"], ticket["ticket_description"] = "Order o-9910", "<div>I paid two times.</div>"
+    body = d.body_of(payload)
+    with running_server("webhook-phrases-reload", rules, env=d.ENV, ready_path="/readyz") as server, \
+            server.client() as http:
+        before = http.post("/v1/webhooks/freshdesk", content=body, headers=HEADERS)
+        assert before.status_code == 422, before.text
+        rewrite(phrases, original.replace("double_charge: [charged twice,",
+                                          "double_charge: [paid two times, charged twice,"))
+        after = http.post("/v1/webhooks/freshdesk", content=body, headers=HEADERS)
+        assert after.status_code == 200, after.text
+        assert after.json()["mapped"]["failure.type"]["phrase"] == "paid two times"
+        rewrite(phrases, original.replace("double_charge: [charged twice,", "double_charge: [[oops,"))
+        kept = http.post("/v1/webhooks/freshdesk", content=body, headers=HEADERS)
+        assert kept.status_code == 200   # a broken phrase file keeps the previous mapping serving
+    assert "phrases-invalid" in server.logs()

@@ -36,10 +36,11 @@ def test_deliveries_are_counted_by_result(monkeypatch: pytest.MonkeyPatch) -> No
     for key, value in d.ENV.items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("RECOVERY_RELOAD_INTERVAL_SECONDS", "0")
-    assert set(RESULTS) == {"decided", "unauthorized", "unmappable", "invalid", "unavailable"}
+    assert set(RESULTS) == {"decided", "ignored", "unauthorized", "unmappable", "invalid", "unavailable",
+                            "writeback_failed"}
     good = d.body_of(d.zendesk_late_delivery())
     unmappable: dict[str, Any] = d.zendesk_late_delivery()
-    unmappable["ticket"]["tags"] = "vip"
+    unmappable["ticket"]["tags"], unmappable["ticket"]["subject"] = "vip", "Order o-77"
     bad = d.body_of(unmappable)
     before = {result: count("zendesk", result) for result in RESULTS}
     statuses = asyncio.run(deliver([
@@ -51,4 +52,5 @@ def test_deliveries_are_counted_by_result(monkeypatch: pytest.MonkeyPatch) -> No
     ]))
     assert statuses == [200, 200, 401, 422, 400]
     after = {result: count("zendesk", result) - before[result] for result in RESULTS}
-    assert after == {"decided": 2, "unauthorized": 1, "unmappable": 1, "invalid": 1, "unavailable": 0}
+    assert after == {"decided": 2, "ignored": 0, "unauthorized": 1, "unmappable": 1, "invalid": 1, "unavailable": 0,
+                     "writeback_failed": 0}
