@@ -25,6 +25,7 @@ from tests.test_decisions_http import CONTRACT_EXAMPLE
 from tests.test_reload import configmap_dir, copy_rules, eventually
 from tests.test_workers import workers
 
+BAND = "            - {{from: 3, percent_of_order: {}}}\n"
 SEVERE = {**CONTRACT_EXAMPLE, "failure": {**CONTRACT_EXAMPLE["failure"], "severity": 4}}
 
 
@@ -36,8 +37,10 @@ def refund(response: httpx.Response) -> str | None:
 def test_a_file_written_in_two_steps_is_never_served_half_written(tmp_path: Path) -> None:
     rules = copy_rules(tmp_path / "rules")
     outcome = rules / "20-outcome.yaml"
-    full = outcome.read_text().replace("refund: {percent_of_order: 100}", "refund: {percent_of_order: 90}", 1)
-    cut = full.index("  - id: outcome-firm-sev4")  # the first write stops before the severity-4 rule
+    text = outcome.read_text()
+    assert "            - {from: 4, percent_of_order: 25}\n" in text
+    full = text.replace("            - {from: 4, percent_of_order: 25}\n", "            - {from: 4, percent_of_order: 20}\n", 1)
+    cut = full.index("  - id: outcome-value-full\n")  # the first write stops before the rule that refunds it
     env = {"RECOVERY_RELOAD_INTERVAL_SECONDS": "0.2"}  # the quiet period keeps its default
     with running_server("settle", rules, env=env, ready_path="/readyz") as server, server.client() as http:
         before = refund(http.post("/v1/decisions", json=SEVERE))
@@ -53,14 +56,13 @@ def test_a_file_written_in_two_steps_is_never_served_half_written(tmp_path: Path
         eventually(lambda: refund(http.post("/v1/decisions", json=SEVERE)) != before, timeout=30)
         after = refund(http.post("/v1/decisions", json=SEVERE))
     assert seen == {before}, f"the half-written file was served: {seen}"
-    assert (before, after) == ("80.00", "72.00")
+    assert (before, after) == ("25.00", "21.00")  # 25% then 20% of 80, plus the 5 euro credit paid as money
 
 
 def test_workers_of_a_pod_switch_together_and_say_which_revision_they_serve(tmp_path: Path) -> None:
     v1, v2 = copy_rules(tmp_path / "v1"), copy_rules(tmp_path / "v2")
     outcome = v2 / "20-outcome.yaml"
-    outcome.write_text(outcome.read_text().replace("refund: {percent_of_order: 50}",
-                                                   "refund: {percent_of_order: 60}"))
+    outcome.write_text(outcome.read_text().replace(BAND.format(15), BAND.format(20)))
     mount = tmp_path / "mount"
     mount.mkdir()
     configmap_dir(mount, "v1", v1)
@@ -96,20 +98,19 @@ def test_a_forced_reload_switches_every_worker_before_it_answers(tmp_path: Path)
            "RECOVERY_ADMIN_KEYS": f"ops:{ADMIN_KEY}"}
     with running_server("pod-forced", rules, env=env, ready_path="/readyz") as server:
         outcome = rules / "20-outcome.yaml"
-        outcome.write_text(outcome.read_text().replace("refund: {percent_of_order: 50}",
-                                                       "refund: {percent_of_order: 60}"))
+        outcome.write_text(outcome.read_text().replace(BAND.format(15), BAND.format(20)))
         reloaded = httpx.post(server.url + "/v1/ruleset:reload", headers={"X-API-Key": ADMIN_KEY}, timeout=60)
         assert reloaded.status_code == 200 and reloaded.json()["status"] == "loaded", reloaded.text
         refunds = {refund(httpx.post(server.url + "/v1/decisions", json=CONTRACT_EXAMPLE, timeout=10,
                                      headers={"Connection": "close", "X-API-Key": ADMIN_KEY}))
                    for _ in range(30)}
-        assert refunds == {"48.00"}
+        assert refunds == {"21.00"}
 
 
 def test_a_killed_worker_leaves_no_stale_ruleset_in_the_metrics(tmp_path: Path) -> None:
     v1, v2 = copy_rules(tmp_path / "v1"), copy_rules(tmp_path / "v2")
     (v2 / "ruleset.yaml").write_text((v2 / "ruleset.yaml").read_text().replace(
-        'version: "2026.11.1"', 'version: "2026.11.2"'))
+        'version: "2026.12.1"', 'version: "2099.1.2"'))
     mount = tmp_path / "mount"
     mount.mkdir()
     configmap_dir(mount, "v1", v1)
@@ -125,9 +126,9 @@ def test_a_killed_worker_leaves_no_stale_ruleset_in_the_metrics(tmp_path: Path) 
             return set(re.findall(r'recovery_ruleset_info\{digest="[^"]+",name="[^"]+",version="([^"]+)"\} 1\.0',
                                   text))
 
-        eventually(lambda: "2026.11.2" in live_versions(), timeout=30)
+        eventually(lambda: "2099.1.2" in live_versions(), timeout=30)
         time.sleep(1.5)  # other workers' samples reach the shared directory within a second
-        assert live_versions() == {"2026.11.2"}
+        assert live_versions() == {"2099.1.2"}
         counted = re.findall(r'^recovery_ruleset_workers\{digest="([^"]+)"\} (\S+)$',
                              httpx.get(server.url + "/metrics", timeout=5).text, re.M)
         assert [value for _, value in counted if float(value) > 0] == ["2.0"], counted  # the dead one is gone
