@@ -168,7 +168,7 @@ async def shutdown(state: Any) -> None:
 def _decide(request: Request, system: str, ticket: mapping.Mapping, payload: dict[str, Any],
             snapshot: Any, explain: bool = False) -> tuple[mapping.Mapped, dict[str, Any]]:
     try:
-        mapped = mapping.apply(ticket, payload)
+        mapped = mapping.apply(ticket, payload, snapshot.ruleset.facts)
     except mapping.Unmappable as exc:
         raise _Unmappable(system, exc.errors) from None
     writer = _writer(request)

@@ -33,14 +33,15 @@ import typing
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
+from typing import Mapping as TypingMapping
 
 from pydantic import BaseModel, ValidationError
 
 from ..engine.findings import Finding
 from ..models import FailureEvent
 from . import paths, signals
-from .targets import (CURRENCY_FROM_ORDER, MONEY, RAISED_BY_TEXT, TARGETS, TICKET_ID, NotConvertible, Target,
-                      convert, lookup_key)
+from .targets import (CURRENCY_FROM_ORDER, FACT, FACTS, MONEY, RAISED_BY_TEXT, TARGETS, TICKET_ID, NotConvertible, Target,
+                      convert, fact_target, lookup_key)
 
 MAX_SHOWN = 80
 _SERVICENOW_KEYS = frozenset({"value", "display_value", "link"})
@@ -163,6 +164,8 @@ def _servicenow_value(raw: dict[str, Any]) -> tuple[Any, list[Any]] | None:
 @functools.cache
 def model_has(dotted: str) -> bool:
     """Whether the service's FailureEvent model has the field `dotted` (e.g. failure.value_received)."""
+    if dotted.startswith(FACTS):
+        return "facts" in FailureEvent.model_fields
     model: type[BaseModel] | None = FailureEvent
     for part in dotted.split("."):
         if model is None or part not in model.model_fields:
@@ -327,14 +330,31 @@ def _text_hit(phrase_set: signals.PhraseSet, hit: signals.Hit | None) -> _Found 
                   hit.path)
 
 
-def apply(mapping: Mapping, payload: Any) -> Mapped:
-    """The failure event `payload` maps to; raises Unmappable listing every problem."""
+def apply(mapping: Mapping, payload: Any, facts: TypingMapping[str, Any] | None = None) -> Mapped:
+    """The failure event `payload` maps to; raises Unmappable listing every problem. `facts` are the live
+    ruleset's fact declarations, which type the mapping's `facts.<name>` fields."""
     resolver = _Resolver(mapping, payload)
     texts = resolver.texts()
     ticket_id = resolver.value(mapping.ticket_id, TICKET_ID, ["ticket_id"], [])
     values: dict[str, Any] = {}
+    money_facts: set[str] = set()
     for item in mapping.fields:
-        value = resolver.value(item, TARGETS[item.target], item.target.split("."), texts)
+        target = TARGETS.get(item.target)
+        if item.target.startswith(FACTS):
+            name = item.target[len(FACTS):]
+            declared = (facts or {}).get(name)
+            if declared is None:
+                # Only a ticket that carries the value is refused: rules and mappings change apart.
+                if resolver.value(item, FACT, item.target.split("."), texts) is not None:
+                    listed = ", ".join(facts or {}) or "none"
+                    resolver.error(item, item.target.split("."), f"{item.target}: the live ruleset declares no "
+                                   f"fact `{name}` (it declares {listed}); rename or remove `fields.{item.target}` "
+                                   f"in {mapping.file}", [])
+                continue
+            target = fact_target(declared)
+            if declared.type == "money":
+                money_facts.add(item.target)
+        value = resolver.value(item, target, item.target.split("."), texts)
         if value is not None:
             values[item.target] = value
     for phrase_set in mapping.phrases:
@@ -347,7 +367,19 @@ def apply(mapping: Mapping, payload: Any) -> Mapped:
               for key, item in mapping.writeback.items()}
     if resolver.errors or ticket_id is None:
         raise Unmappable(resolver.errors)
-    account = {target: entry for target, entry in resolver.account.items() if target in TARGETS}
+    for target in money_facts:  # a money fact is in the order's currency, as the ruleset requires
+        if target in values:
+            currency = values.get("order.amount.currency") or values.get("failure.amount_at_stake.currency")
+            if currency is None:
+                resolver.error(mapping.field(target) or mapping.ticket_id, target.split("."),
+                               f"{target}: an amount needs the order's currency; map `fields.order.amount.currency` "
+                               f"in {mapping.file}", [])
+                continue
+            values[target] = {"amount": values[target], "currency": currency}
+    if resolver.errors:
+        raise Unmappable(resolver.errors)
+    account = {target: entry for target, entry in resolver.account.items()
+               if target in TARGETS or target.startswith(FACTS)}
     sent = _supported(account, values)
     caveats = tuple(_band_caveat(resolver, money, values) for money in MONEY if f"{money}.amount" in resolver.bands
                     and f"{money}.amount" in sent)

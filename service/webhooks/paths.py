@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 _KEY = r'(?:[A-Za-z0-9_$@:-]+|"[^"\\]{1,128}")'
-_STEP = re.compile(rf'^(?P<key>{_KEY})(?:\[(?:(?P<index>[0-9]{1,6})|(?P<each>\*)|'
+_STEP = re.compile(rf'^(?P<key>{_KEY})(?:\[(?:(?P<index>[0-9]{{1,6}})|(?P<each>\*)|'
                    r'(?P<field>[A-Za-z0-9_$@:-]+)=(?P<value>[^\]]*))\])?$')
 MAX_STEPS = 16
 MAX_EACH = 200

@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from .. import money, numbers
 
-Kind = Literal["slug", "text", "id", "int", "bool", "decimal", "currency", "enum", "locale"]
+Kind = Literal["slug", "text", "id", "int", "bool", "decimal", "number", "currency", "enum", "locale", "fact"]
 
 DESCRIPTION_CHARS = 2000
 ID_CHARS = 128
@@ -71,9 +71,33 @@ CURRENCY_FROM_ORDER = ("failure.amount_at_stake",)
 """Money fields whose currency, when the ticket names none, is the order's."""
 
 
+FACTS = "facts."
+FACT = Target("fact")
+"""A fact the ruleset declares (`facts.<name>`): its type comes from the live ruleset at each delivery."""
+_FACT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
 def target_for(name: str) -> Target | None:
     """The target a mapping file's field name denotes, or None when it names no event field."""
+    if name.startswith(FACTS) and _FACT_NAME.match(name[len(FACTS):]):
+        return FACT
     return TARGETS.get(name)
+
+
+def fact_target(fact: Any) -> Target:
+    """How a ticket value becomes a declared fact (`engine.schema.FactDecl`): by the fact's type."""
+    if fact.type == "integer":
+        return Target("int", minimum=None if fact.minimum is None else int(fact.minimum),
+                      maximum=None if fact.maximum is None else int(fact.maximum))
+    if fact.type == "number":
+        return Target("number")
+    if fact.type == "money":
+        return Target("decimal")
+    if fact.type == "boolean":
+        return Target("bool")
+    if fact.type == "slug":
+        return Target("enum", tuple(fact.values or ()))
+    return Target("text")
 
 REQUIRED = ("failure.type", "failure.severity", "failure.root_cause")
 RAISED_BY_TEXT = ("failure.severity",)
@@ -99,12 +123,21 @@ def convert(target: Target, value: Any) -> Any:
                 if isinstance(value, dict) else ": add `values` to pick entries, or `split`")
         raise NotConvertible(f"the ticket value is {shape}{hint}")
     kind = target.kind
+    if kind == "fact":  # typed at delivery, against the live ruleset's declaration
+        return value
     if kind == "bool":
         return _bool(value)
     if kind == "int":
         return _int(target, value)
     if kind == "decimal":
         return _decimal(value)
+    if kind == "number":
+        if isinstance(value, bool):
+            raise NotConvertible(f"expected a number, got {str(value).lower()}")
+        try:
+            return value if isinstance(value, int) else numbers.decimal_of(_number_text(value))
+        except numbers.NotANumber as exc:
+            raise NotConvertible(f"expected a number such as 6 or 2.5, got {_show(value)} ({exc})") from None
     if isinstance(value, bool):
         raise NotConvertible(f"expected text, got {str(value).lower()}")
     text = _plain(value).strip()
