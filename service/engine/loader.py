@@ -88,26 +88,82 @@ def load_dir(directory: str | os.PathLike[str]) -> RulesetDef:
     return load_sources(read_dir(directory))
 
 
+MAX_INCLUDE_DEPTH = 3
+
+
 def read_dir(directory: str | os.PathLike[str]) -> dict[str, bytes]:
-    """The rules files of `directory` by name (raises RulesetInvalid). Findings name files, never
-    the directory's path: they are shown by /readyz, which anyone who can reach the service reads."""
+    """The rules files of `directory` by name, with the files of the directories its header
+    includes named by their path from it (`packs/eu261/20-eu261.yaml`); raises RulesetInvalid.
+    Findings name files, never the directory's path: they are shown by /readyz, which anyone
+    who can reach the service reads."""
     root = Path(directory)
     if not root.is_dir():
         raise RulesetInvalid([Finding("error", "no-directory", "the rules directory does not exist or is not a "
                                       "directory", None, None, None,
                                       "point the service at the directory that holds the rules files")])
-    files = rules_files(root)
+    sources: dict[str, bytes] = {}
+    _read_into(sources, root, "", [root.resolve()])
+    if len(sources) > MAX_FILES:
+        raise RulesetInvalid([Finding("error", "too-many-files", f"{len(sources)} rules files; at most {MAX_FILES}",
+                                      None, None, None, None)])
+    return sources
+
+
+def _read_into(sources: dict[str, bytes], directory: Path, prefix: str, chain: list[Path]) -> None:
+    files = rules_files(directory)
     if len(files) > MAX_FILES:
         raise RulesetInvalid([Finding("error", "too-many-files", f"{len(files)} rules files; at most {MAX_FILES}",
-                                      None, None, None, None)])
-    sources: dict[str, bytes] = {}
+                                      prefix or None, None, None, None)])
+    own: dict[str, bytes] = {}
     for path in files:
         try:
-            sources[path.name] = path.read_bytes()
+            own[prefix + path.name] = path.read_bytes()
         except OSError as exc:
             raise RulesetInvalid([Finding("error", "unreadable", f"cannot read the file: {exc.strerror}",
-                                          path.name, None, None, None)]) from exc
-    return sources
+                                          prefix + path.name, None, None, None)]) from exc
+    sources.update(own)
+    for name, include in includes_of(own):
+        target = (directory / include).resolve()
+        if target in chain:
+            raise RulesetInvalid([Finding("error", "include", f"`{include}` includes a directory that includes it "
+                                          "back", name, None, None, "include each pack once, without a cycle")])
+        if len(chain) > MAX_INCLUDE_DEPTH:
+            raise RulesetInvalid([Finding("error", "include", f"includes nest deeper than {MAX_INCLUDE_DEPTH}",
+                                          name, None, None, None)])
+        if not target.is_dir():
+            raise RulesetInvalid([Finding("error", "include", f"`{include}` is not a rules directory", name, None,
+                                          None, "give the path of a pack's directory, relative to this one")])
+        _read_into(sources, target, prefix + include.strip("/") + "/", chain + [target])
+
+
+def includes_of(sources: Mapping[str, bytes]) -> list[tuple[str, str]]:
+    """(file, path) of every directory the `ruleset:` headers among `sources` include. Files that do not
+    parse are left to the loader, which reports them."""
+    found = []
+    for name in sorted(sources):
+        source, findings = read(name, sources[name])
+        if source is None or findings or not isinstance(source.data, dict):
+            continue
+        header = source.data.get("ruleset")
+        listed = header.get("include") if isinstance(header, dict) else None
+        if isinstance(listed, list):
+            found.extend((name, item) for item in listed if isinstance(item, str) and item.strip())
+    return found
+
+
+def included_directories(directory: Path) -> list[Path]:
+    """The directories `directory`'s ruleset includes, transitively (for watching them)."""
+    try:
+        sources = read_dir(directory)
+    except RulesetInvalid:
+        return []
+    out = []
+    for name in sources:
+        if "/" in name:
+            folder = (directory / name.rsplit("/", 1)[0]).resolve()
+            if folder not in out:
+                out.append(folder)
+    return out
 
 
 def digest_of(sources: Mapping[str, bytes]) -> str:
@@ -217,7 +273,19 @@ class _Assembler:
         sections: dict[str, tuple[Any, Source]] = {}
         declared_facts: dict[str, schema.FactDecl] = {}
         fact_sources: dict[str, Source] = {}
+        included: list[tuple[Source, schema.RulesFile]] = []
         for source, model in parsed:
+            if "/" in source.file:  # a file of an included directory (a pack): merged below
+                included.append((source, model))
+                for fact_name, fact in (model.facts or {}).items():
+                    if fact_name in declared_facts and declared_facts[fact_name] != fact:
+                        self.error("duplicate-fact", f"fact `{fact_name}` is declared differently in "
+                                   f"{fact_sources[fact_name].file} and {source.file}", source.file,
+                                   source.line_of(("facts", fact_name)), None, "declare each fact once, or alike")
+                    elif fact_name not in declared_facts:
+                        declared_facts[fact_name] = fact
+                        fact_sources[fact_name] = source
+                continue
             for name in ONCE:
                 value = getattr(model, name)
                 if value is None:
@@ -241,6 +309,10 @@ class _Assembler:
             if required not in sections:
                 self.error("missing-section", f"no file declares `{required}`", None, None, None,
                            f"add a `{required}:` section to one rules file (see rules/README.md)")
+        if self._errors():
+            raise RulesetInvalid(self._sorted())
+        for source, model in included:
+            self._merge_included(sections, source, model)
         if self._errors():
             raise RulesetInvalid(self._sorted())
         table: schema.CurrencyTable | None = sections.get("currency", (None, None))[0]
@@ -317,6 +389,36 @@ class _Assembler:
             vocabulary=vocabulary,
             level_rank=level_rank,
         )
+
+    def _merge_included(self, sections: dict[str, tuple[Any, Source]], source: Source,
+                        model: schema.RulesFile) -> None:
+        """A pack's failure types, alternatives and message texts join the ruleset's; its header, limits,
+        combining, costing and currencies give way to the including ruleset's."""
+        if model.catalogues is not None and "catalogues" in sections:
+            mine, where = sections["catalogues"]
+            types = dict(mine.failure_types)
+            for name, entry in model.catalogues.failure_types.items():
+                if name in types and (types[name].category, types[name].kind) != (entry.category, entry.kind):
+                    self.error("include", f"failure type `{name}` is {entry.category}/{entry.kind} in {source.file} "
+                               f"but {types[name].category}/{types[name].kind} in {where.file}", source.file,
+                               source.line_of(("catalogues", "failure_types", name)), None,
+                               "give the type the same category and kind in both")
+                types.setdefault(name, entry)
+            sections["catalogues"] = (mine.model_copy(update={"failure_types": types}), where)
+        if model.alternatives:
+            mine_alternatives, where = sections.get("alternatives", ([], source))
+            merged = list(mine_alternatives)
+            known = {alternative.id: alternative for alternative in merged}
+            for alternative in model.alternatives:
+                if alternative.id not in known:
+                    merged.append(alternative)
+                elif known[alternative.id] != alternative:
+                    self.error("include", f"alternative `{alternative.id}` is declared differently in {source.file}",
+                               source.file, source.line_of(("alternatives",)), None, "declare it alike, or rename it")
+            sections["alternatives"] = (merged, where)
+        if model.messages is not None:
+            mine_messages, where = sections.get("messages", (None, source))
+            sections["messages"] = (_merged_messages(mine_messages, model.messages), where)
 
     def _catalogues(self, catalogues: schema.Catalogues, source: Source,
                     table: schema.CurrencyTable | None) -> schema.Catalogues:
@@ -529,6 +631,28 @@ class _Scope:
     facts: Mapping[str, schema.FactDecl]
     alternatives: set[str]
     level_rank: Mapping[str, int]
+
+
+def _merged_messages(mine: schema.Messages | None, theirs: schema.Messages) -> schema.Messages:
+    """The including ruleset's texts, with a pack's filling what they leave out (locales, labels, lines)."""
+    if mine is None:
+        return theirs
+    locales = dict(mine.locales)
+    for tag, texts in theirs.locales.items():
+        own = locales.get(tag)
+        if own is None:
+            locales[tag] = texts
+            continue
+        update: dict[str, Any] = {}
+        for table in ("failure_types", "replacements", "levels", "owed_kinds", "alternatives"):
+            update[table] = {**getattr(texts, table), **getattr(own, table)}
+        for part in ("apology", "explanation", "agent_note"):
+            own_part, their_part = getattr(own, part), getattr(texts, part)
+            filled = {key: value for key, value in their_part.model_dump().items() if value is not None}
+            filled.update({key: value for key, value in own_part.model_dump().items() if value is not None})
+            update[part] = type(own_part).model_validate(filled)
+        locales[tag] = own.model_copy(update=update)
+    return mine.model_copy(update={"locales": locales})
 
 
 def _default_value(fact: schema.FactDecl) -> Any:

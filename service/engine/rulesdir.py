@@ -49,18 +49,19 @@ def read(directory: Path) -> dict[str, bytes]:
     return loader.read_dir(data_dir(directory))
 
 
-def signature(directory: Path) -> Looks:
-    """How the directory's rules files look to stat(), without reading them: the `..data`
-    target, and per file its name, device, inode, size, modification and change time. Any
-    write changes the change time (which no tool can set back), and a ConfigMap update puts a
-    new target behind `..data`."""
+def signature(directory: Path, included: tuple[Path, ...] = ()) -> Looks:
+    """How the directory's rules files (and those of the directories it includes) look to stat(),
+    without reading them: the `..data` target, and per file its name, device, inode, size,
+    modification and change time. Any write changes the change time (which no tool can set
+    back), and a ConfigMap update puts a new target behind `..data`."""
     try:
         looks: list[tuple[object, ...]] = []
         if is_configmap(directory):
             looks.append((DATA_LINK, os.readlink(directory / DATA_LINK)))
-        for path in loader.rules_files(directory):
-            stat = path.stat()
-            looks.append((path.name, stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns))
+        for folder in (directory, *included):
+            for path in loader.rules_files(folder):
+                stat = path.stat()
+                looks.append((str(path), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns))
         return tuple(looks)
     except OSError as exc:
         return (("unreadable", exc.strerror),)
@@ -79,11 +80,13 @@ class Settler:
     _since: float = field(default_factory=time.monotonic)
     _handled: Looks | None = None
     _unreadable: bool = False
+    _included: tuple[Path, ...] = ()
+    """The directories the last version read includes (a change in one is a change too)."""
 
     def poll(self, now: float | None = None) -> dict[str, bytes] | RulesetInvalid | None:
         """The files of a new complete version, the reason the directory cannot be read, or None."""
         now = time.monotonic() if now is None else now
-        looks = signature(self.directory)
+        looks = signature(self.directory, self._included)
         if looks != self._looks:
             self._looks, self._since = looks, now
         if looks == self._handled:
@@ -95,8 +98,12 @@ class Settler:
         except RulesetInvalid as exc:
             self._handled, self._unreadable = looks, True
             return exc
-        if signature(self.directory) != looks:
+        if signature(self.directory, self._included) != looks:
             return None  # it moved while being read: look again next time
+        included = tuple(loader.included_directories(data_dir(self.directory)))
+        if included != self._included:
+            self._included = included
+            looks = signature(self.directory, included)
         self._handled = looks
         digest = loader.digest_of(sources)
         if digest == self.seen_digest and not self._unreadable:

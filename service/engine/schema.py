@@ -106,6 +106,11 @@ class Meta(_Model):
     version: str = Field(min_length=1, max_length=64)
     """A version label for people (quote it: "2026.11.1"); the digest identifies the exact content."""
     description: Prose | None = None
+    include: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=list, max_length=8)
+    """Rules directories whose rules, facts, failure types and alternatives join this ruleset (a policy pack:
+    `packs/eu261`), relative to this directory. This ruleset's header, limits, combining, costing and
+    currencies apply to all of them."""
 
 
 class FailureType(_Model):

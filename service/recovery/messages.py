@@ -4,7 +4,8 @@ The ruleset's `messages:` holds texts per locale with {placeholders}
 (`service.engine.templates` lists which each text may use, and the loader checks them,
 so rendering cannot fail). The locale is `context.locale` when the ruleset has texts
 for it (an exact tag, else the same language), otherwise the default locale, and the
-decision says so. A text missing in one locale falls back to the default locale's.
+decision says so. A text missing in one locale falls back to the default locale's, and
+one the ruleset leaves out altogether to the built-in English text.
 Money is formatted for the locale with CLDR data (Babel).
 
 Rendering depends only on the decision and the ruleset, so it is as deterministic as
@@ -137,10 +138,13 @@ _NOTE_SLOTS = tuple(NoteTexts.model_fields)
 class _Texts:
     """A locale's texts with the default locale's filling the gaps, resolved once."""
 
-    def __init__(self, texts: LocaleTexts, default: LocaleTexts):
+    def __init__(self, texts: LocaleTexts, default: LocaleTexts, last: LocaleTexts):
         def pick(get: Callable[[LocaleTexts], Any]) -> Any:
-            value = get(texts)
-            return get(default) if value is None else value
+            for source in (texts, default, last):
+                value = get(source)
+                if value is not None:
+                    return value
+            return None
 
         def template(get: Callable[[LocaleTexts], str | None]) -> _Template | None:
             value = pick(get)
@@ -152,7 +156,7 @@ class _Texts:
         self.explanation = {cause: template(lambda t, cause=cause: getattr(t.explanation, cause))
                             for cause in ("provider", "customer", "third_party", "unknown")}
         self.note = {slot: template(lambda t, slot=slot: getattr(t.agent_note, slot)) for slot in _NOTE_SLOTS}
-        self.labels = {table: {**getattr(default, table), **getattr(texts, table)}
+        self.labels = {table: {**getattr(last, table), **getattr(default, table), **getattr(texts, table)}
                        for table in ("failure_types", "replacements", "levels", "owed_kinds", "alternatives")}
 
     def label(self, table: str, key: str) -> str:
@@ -170,7 +174,8 @@ class Renderer:
         self.locales = {tag: _Locale(tag, Locale.parse(tag, sep="-"), texts)
                         for tag, texts in messages.locales.items()}
         default = messages.locales[self.default]
-        self.texts = {tag: _Texts(texts, default) for tag, texts in messages.locales.items()}
+        last = BUILTIN.locales["en"]  # the built-in English texts fill what a ruleset leaves out altogether
+        self.texts = {tag: _Texts(texts, default, last) for tag, texts in messages.locales.items()}
         self._by_lower = {tag.lower(): tag for tag in self.locales}
         self._by_language: dict[tuple[str, str | None], str] = {}
         for tag, item in self.locales.items():
