@@ -189,6 +189,17 @@ class LimitApplied(_Out):
     currency: str | None = None
 
 
+class HistoryOut(_Out):
+    """What the ledger filled in because the caller left it out (RECOVERY_LEDGER_HISTORY)."""
+
+    source: Literal["ledger"]
+    available: bool
+    """False: the ledger did not answer in time; the event was decided as sent."""
+    filled: dict[str, int | bool]
+    """Event field -> the value the decision used, e.g. {"customer.prior_recoveries_90d": 2}."""
+    window_days: int
+
+
 class Decision(_Out):
     decision_id: str = Field(pattern=r"^dec_[0-9a-f]{32}$")
     event_id: str | None
@@ -201,6 +212,8 @@ class Decision(_Out):
     process_recovery: ProcessRecovery
     rules_fired: list[RuleRef]
     limits_applied: list[LimitApplied] = Field(default_factory=list)
+    history: HistoryOut | None = None
+    """Present when the ledger filled history fields the caller left out."""
     explain: dict[str, Any] | None = None
 
 

@@ -7,6 +7,7 @@ hand-off cost. Throughput comes from worker processes.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from decimal import Decimal
@@ -22,7 +23,7 @@ from ..engine.runtime import EngineError
 from ..models import BatchRequest, BatchResponse, Decision, FailureEvent
 from ..problems import ProblemError, from_errors, from_validation, responses, validation_errors
 from ..recovery.decide import EventRejected, decide
-from . import record
+from . import ledgered, record
 from .body import read_json
 
 router = APIRouter(tags=["decisions"])
@@ -86,14 +87,18 @@ def engine_down(exc: EngineError) -> ProblemError:
 )
 async def post_decision(request: Request) -> Response:
     explain = flag(request, "explain")
+    ledger = request.app.state.ledger
+    key_header = ledgered.header_key(request) if ledger is not None else None
     body = await read_json(request, request.app.state.settings.body_timeout_seconds)
     snapshot = live(request)
+    ledgered.refuse_if_full(ledger)
     started = time.perf_counter()
     try:
-        event = FailureEvent.model_validate_json(body)
+        sent = FailureEvent.model_validate_json(body)
     except ValidationError as exc:
         record.refused("invalid")
         raise from_validation(exc) from None
+    event, history = await ledgered.with_history(request, ledger, sent)
     try:
         decision = decide_event(request.app.state.registry, snapshot, event, explain)
     except EventRejected as exc:
@@ -102,9 +107,17 @@ async def post_decision(request: Request) -> Response:
     except EngineError as exc:
         record.refused("error", event.failure.root_cause)
         raise engine_down(exc) from exc
-    payload = orjson.dumps(decision)
-    record.decided(event, decision, time.perf_counter() - started, request.app.state.mask, "api")
-    return Response(payload, media_type="application/json")
+    if history is not None:
+        decision["history"] = history
+    if ledger is None:
+        payload = orjson.dumps(decision)
+        record.decided(event, decision, time.perf_counter() - started, request.app.state.mask, "api")
+        return Response(payload, media_type="application/json")
+    settled = await ledgered.settle(request, ledger, sent=sent, decided=event, decision=decision, source="api",
+                                    key=ledgered.key_for(ledger, key_header, sent))
+    if not settled.replayed:
+        record.decided(event, decision, time.perf_counter() - started, request.app.state.mask, "api")
+    return Response(settled.payload, media_type="application/json", headers=settled.headers)
 
 
 def _parse_batch(body: bytes) -> list[Any]:
@@ -135,17 +148,25 @@ def _reject_constant(name: str) -> Any:
         "application/json": {"schema": {"$ref": "#/components/schemas/BatchRequest"}}}}},
 )
 async def post_batch(request: Request) -> Response:
+    ledger = request.app.state.ledger
+    if ledger is not None and request.headers.get(ledgered.KEY_HEADER) is not None:
+        raise ProblemError(422, "invalid-idempotency-key", "Idempotency-Key is not taken on the batch route: give "
+                           "each event an event_id, which makes each one idempotent", title="Invalid request",
+                           errors=[{"loc": ["header", "Idempotency-Key"], "msg": "not taken on the batch route"}])
     body = await read_json(request, request.app.state.settings.body_timeout_seconds)
     snapshot = live(request)
+    ledgered.refuse_if_full(ledger)
     events = _parse_batch(body)
     registry = request.app.state.registry
     results: list[dict[str, Any]] = []
     decided = 0
     mask = request.app.state.mask
+    settling: list[tuple[int, FailureEvent, float, Any]] = []
     for index, raw in enumerate(events):
         started = time.perf_counter()
         try:
-            event = FailureEvent.model_validate(raw)
+            sent = FailureEvent.model_validate(raw)
+            event, history = await ledgered.with_history(request, ledger, sent)
             decision = decide_event(registry, snapshot, event, False)
         except ValidationError as exc:
             record.refused("invalid")
@@ -160,8 +181,30 @@ async def post_batch(request: Request) -> Response:
             record.refused("error", event.failure.root_cause)
             results.append({"index": index, "status": 503, "problem": engine_down(exc).body()})
             continue
-        decided += 1
-        record.decided(event, decision, time.perf_counter() - started, mask, "batch")
-        results.append({"index": index, "status": 200, "decision": decision})
+        if history is not None:
+            decision["history"] = history
+        item: dict[str, Any] = {"index": index, "status": 200, "decision": decision}
+        results.append(item)
+        if ledger is None:
+            decided += 1
+            record.decided(event, decision, time.perf_counter() - started, mask, "batch")
+        else:
+            settling.append((len(results) - 1, event, time.perf_counter() - started, ledgered.settle(
+                request, ledger, sent=sent, decided=event, decision=decision, source="batch",
+                key=ledgered.key_for(ledger, None, sent))))
+    if settling:
+        outcomes = await asyncio.gather(*(job for *_, job in settling), return_exceptions=True)
+        for (position, event, elapsed, _), outcome in zip(settling, outcomes):
+            item = results[position]
+            if isinstance(outcome, ProblemError):
+                results[position] = {"index": item["index"], "status": outcome.status, "problem": outcome.body()}
+                continue
+            if isinstance(outcome, BaseException):
+                raise outcome
+            decided += 1
+            if outcome.replayed:
+                item["decision"] = orjson.Fragment(outcome.payload)
+            else:
+                record.decided(event, item["decision"], elapsed, mask, "batch")
     payload = {"results": results, "decided": decided, "rejected": len(results) - decided}
     return Response(orjson.dumps(payload), media_type="application/json")
