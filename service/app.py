@@ -13,7 +13,7 @@ from typing import AsyncIterator
 from fastapi import FastAPI
 
 from . import __version__, console, metrics, openapi, problems
-from .api import bench, decisions, health, ruleset, simulations, webhooks
+from .api import bench, decisions, erasures, health, outcomes, reports, ruleset, simulations, webhooks
 from .api.body import BodyLimit
 from .api.observe import Observe
 from .api.security import ApiKeys
@@ -87,6 +87,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.ledger_mask = CustomerMask("hash", settings.log_hash_salt)
     problems.install(app)
     app.include_router(decisions.router)
+    app.include_router(outcomes.router)
+    app.include_router(reports.router)
+    app.include_router(erasures.router)
     app.include_router(ruleset.router)
     app.include_router(simulations.router)
     app.include_router(health.router)

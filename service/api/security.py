@@ -2,7 +2,7 @@
 
 `ApiKeys` is pure ASGI middleware, so the check costs the same on every route
 and nothing per route (a FastAPI dependency costs ~10% of a decision request's
-CPU). `POST /v1/ruleset:reload` needs the admin scope, every other /v1/* route
+CPU). `POST /v1/ruleset:reload` and `POST /v1/ledger/erasures` need the admin scope, every other /v1/* route
 the decide scope; the webhooks authenticate with their own schemes and are left
 alone. `document()` adds the schemes to the OpenAPI document.
 """
@@ -17,7 +17,7 @@ from ..webhooks import is_exempt_from_api_keys
 from .body import ASGIApp, Receive, Send
 
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="service-recovery"'}
-ADMIN_PATHS = frozenset({"/v1/ruleset:reload"})
+ADMIN_PATHS = frozenset({"/v1/ruleset:reload", "/v1/ledger/erasures"})
 SCHEMES = {
     "ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key",
                "description": "An API key (RECOVERY_API_KEYS / RECOVERY_ADMIN_KEYS); required when keys are "
