@@ -107,3 +107,17 @@ test: browser
 browser:
 	@test -x $(CHROMIUM) || { echo "installing Debian's chromium for the console tests"; \
 		$(CHROMIUM_INSTALL) >/dev/null && test -x $(CHROMIUM); }
+
+# --- PostgreSQL for the ledger tests (tests/ledger): Debian's postgresql, installed with
+# apt-get when no /usr/lib/postgresql/*/bin/initdb exists (CI runs as root on a fresh
+# Debian machine); the tests start their own throw-away server with it.
+POSTGRES_INSTALL := apt-get update -qq && DEBIAN_FRONTEND=noninteractive DEBCONF_NOWARNINGS=yes \
+	apt-get install -y -qq --no-install-recommends postgresql
+
+.PHONY: postgres
+
+test: postgres
+
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { echo "installing Debian's postgresql for the ledger tests"; \
+		$(POSTGRES_INSTALL) >/dev/null && ls /usr/lib/postgresql/*/bin/initdb >/dev/null; }

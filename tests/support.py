@@ -57,12 +57,17 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path, path: str 
 @contextlib.contextmanager
 def running_server(name: str, rules_dir: Path = RULES, env: dict[str, str] | None = None,
                    ready_path: str = "/livez") -> Iterator[Server]:
-    """Start `recovery serve` (the real uvicorn server) and stop it with SIGTERM afterwards."""
+    """Start `recovery serve` (the real uvicorn server) and stop it with SIGTERM afterwards.
+
+    The ledger is off unless `env` turns it on (tests/ledger do, each with its own database
+    and spool): tests about other things reuse event ids freely, which idempotency would answer
+    with the first decision.
+    """
     OUTPUT.mkdir(exist_ok=True)
     port = free_port()
     log = OUTPUT / f"server-{name}.log"
     environment = {**os.environ, "RECOVERY_PORT": str(port), "RECOVERY_RULES_DIR": str(rules_dir),
-                   "RECOVERY_HOST": "127.0.0.1", **(env or {})}
+                   "RECOVERY_HOST": "127.0.0.1", "RECOVERY_LEDGER_URL": "off", **(env or {})}
     environment.pop("PORT", None)
     with log.open("wb") as sink:
         process = subprocess.Popen([sys.executable, "-m", "service.cli", "serve"], env=environment,
