@@ -110,6 +110,7 @@ def _conflict(key: str, first_event: dict[str, Any], event: dict[str, Any], deci
 async def settle(request: Request, ledger: Ledger, *, sent: FailureEvent, decided: FailureEvent,
                  decision: dict[str, Any], source: str, key: str | None, scope: str | None = None) -> Settled:
     """Claim the key (if any), record the decision (unless it replays an earlier one), and say what to serve."""
+    refuse_if_full(ledger)
     config = ledger.config
     salt = config.hash_salt.encode()
     mask = request.app.state.ledger_mask

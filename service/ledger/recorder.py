@@ -128,7 +128,8 @@ class Recorder:
         """One round (blocking): the active segment, then up to `orphans` orphaned ones.
 
         While the database is down, rounds only set a large active segment aside until the
-        next retry (backoff up to 10 s); a retry ships the active segment as its probe.
+        next retry (backoff up to 10 s); a retry ships the active segment, or the oldest
+        orphan when nothing is new, as its probe.
         """
         now = time.monotonic()
         if not self.health.up and now < self._retry_at:
@@ -138,8 +139,8 @@ class Recorder:
         segment = self.spool.take_active()
         if segment is not None:
             self._ship(segment)
-        if self.health.up:
-            for path in self.spool.orphans()[:orphans]:
+        if self.health.up or segment is None:  # with nothing new, an orphan is the probe
+            for path in self.spool.orphans()[:orphans if self.health.up else 1]:
                 claimed = self.spool.claim(path)
                 if claimed is not None and not self._ship(claimed):
                     break
