@@ -108,8 +108,13 @@ def _conflict(key: str, first_event: dict[str, Any], event: dict[str, Any], deci
 
 
 async def settle(request: Request, ledger: Ledger, *, sent: FailureEvent, decided: FailureEvent,
-                 decision: dict[str, Any], source: str, key: str | None, scope: str | None = None) -> Settled:
-    """Claim the key (if any), record the decision (unless it replays an earlier one), and say what to serve."""
+                 decision: dict[str, Any], source: str, key: str | None, scope: str | None = None,
+                 per_content: bool = False) -> Settled:
+    """Claim the key (if any), record the decision (unless it replays an earlier one), and say what to serve.
+
+    `per_content` makes the event's content part of the key (webhooks: a ticket that changed
+    is a new question, and a redelivery of the same ticket is a retry).
+    """
     refuse_if_full(ledger)
     config = ledger.config
     salt = config.hash_salt.encode()
@@ -120,6 +125,8 @@ async def settle(request: Request, ledger: Ledger, *, sent: FailureEvent, decide
     stored = decision if "explain" not in decision else {k: v for k, v in decision.items() if k != "explain"}
     body = orjson.dumps(stored)
     masked, digest = identity(sent, mask, config.record_descriptions, salt)
+    if key is not None and per_content:
+        key = f"{key}#{digest[:16]}"
     headers: dict[str, str] = {}
     pending_claim: Claim | None = None
     if key is not None:
@@ -144,4 +151,14 @@ async def settle(request: Request, ledger: Ledger, *, sent: FailureEvent, decide
         ledger.recorder.record("claim", pending_claim.row(at))
     payload = body if stored is decision else orjson.dumps(decision)
     return Settled(payload, headers, False)
+
+
+def ticket_status(ledger: Ledger, request: Request, system: str, event: FailureEvent, decision_id: str,
+                  status: str | None) -> None:
+    """Record the ticket's status as the vendor sent it with this delivery (when its mapping names one)."""
+    if status is None:
+        return
+    ledger.recorder.record("ticket", {"record_id": new_record_id(), "decision_id": decision_id, "system": system,
+                                      "status": status, "customer_hash": customer_hash(request, event),
+                                      "at_ms": now_ms()})
 

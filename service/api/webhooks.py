@@ -30,7 +30,7 @@ from ..webhooks import auth, mapping, payloads, salesforce
 from ..webhooks.note import agent_note
 from ..webhooks.store import MappingStore
 from ..webhooks.systems import SYSTEMS, System
-from . import record
+from . import ledgered, record
 from .body import check_json_media_type, read_body
 from .decisions import decide_event, engine_down, live
 
@@ -115,23 +115,36 @@ def _store(request: Request) -> MappingStore:
     return store
 
 
-def _decide(request: Request, system: str, ticket: mapping.Mapping, payload: dict[str, Any],
-            snapshot: Any) -> tuple[mapping.Mapped, dict[str, Any]]:
+async def _decide(request: Request, system: str, ticket: mapping.Mapping, payload: dict[str, Any],
+                  snapshot: Any) -> tuple[mapping.Mapped, dict[str, Any]]:
     try:
         mapped = mapping.apply(ticket, payload)
     except mapping.Unmappable as exc:
         raise _Unmappable(system, exc.errors) from None
+    ledger = request.app.state.ledger
+    ledgered.refuse_if_full(ledger)
     started = time.perf_counter()
+    event, history = await ledgered.with_history(request, ledger, mapped.event)
     try:
-        decision = decide_event(request.app.state.registry, snapshot, mapped.event, False)
+        decision = decide_event(request.app.state.registry, snapshot, event, False)
     except EventRejected as exc:
         record.refused("invalid", mapped.event.failure.root_cause)
         raise _Unmappable(system, mapping.explain(ticket, mapped.found_at, exc.errors)) from None
     except EngineError as exc:
         record.refused("error", mapped.event.failure.root_cause)
         raise engine_down(exc) from exc
-    record.decided(mapped.event, decision, time.perf_counter() - started, request.app.state.mask,
-                   f"webhook:{system}")
+    if history is not None:
+        decision["history"] = history
+    source = f"webhook:{system}"
+    if ledger is not None:
+        settled = await ledgered.settle(request, ledger, sent=mapped.event, decided=event, decision=decision,
+                                        source=source, key=ledgered.key_for(ledger, None, mapped.event),
+                                        scope=source, per_content=True)
+        served = orjson.loads(settled.payload) if settled.replayed else decision
+        ledgered.ticket_status(ledger, request, system, event, served["decision_id"], mapped.ticket_status)
+        if settled.replayed:
+            return mapped, served
+    record.decided(event, decision, time.perf_counter() - started, request.app.state.mask, source)
     return mapped, decision
 
 
@@ -143,10 +156,10 @@ async def _deliver(request: Request, system: System) -> Response:
     snapshot = live(request)
     ticket_mapping = _store(request).get(system.name)
     if system.body == "soap":
-        return _salesforce(request, system, ticket_mapping, body, snapshot)
+        return await _salesforce(request, system, ticket_mapping, body, snapshot)
     check_json_media_type(request)
     payload = payloads.parse_json(body)
-    mapped, decision = _decide(request, system.name, ticket_mapping, payload, snapshot)
+    mapped, decision = await _decide(request, system.name, ticket_mapping, payload, snapshot)
     reply = {
         "system": system.name, "ticket_id": mapped.ticket_id, "event_id": mapped.event.event_id,
         "decision_id": decision["decision_id"],
@@ -157,7 +170,7 @@ async def _deliver(request: Request, system: System) -> Response:
     return Response(orjson.dumps(reply), media_type="application/json")
 
 
-def _salesforce(request: Request, system: System, ticket_mapping: mapping.Mapping, body: bytes,
+async def _salesforce(request: Request, system: System, ticket_mapping: mapping.Mapping, body: bytes,
                 snapshot: Any) -> Response:
     salesforce.check_media_type(request.headers.get("content-type"))
     message = salesforce.parse(body)
@@ -166,7 +179,7 @@ def _salesforce(request: Request, system: System, ticket_mapping: mapping.Mappin
     errors: list[dict[str, Any]] = []
     for index, notification in enumerate(message.notifications):
         try:
-            _, decision = _decide(request, system.name, ticket_mapping, notification, snapshot)
+            _, decision = await _decide(request, system.name, ticket_mapping, notification, snapshot)
         except _Unmappable as exc:
             errors.extend({**error, "loc": ["Notification", index, *error["loc"]]} for error in exc.errors or [])
             continue

@@ -8,6 +8,7 @@ valid event value, missing required fields). `load()` returns the validated
 
     system: zendesk                 # must match the file name
     ticket_id: {from: [ticket.id, detail.id]}
+    ticket_status: {from: [ticket.status]}   # optional: recorded in the ledger with each delivery
     fields:
       failure.type:                 # an event field (see targets.TARGETS)
         from: [ticket.tags]         # one path or a list, tried in order
@@ -33,7 +34,7 @@ from . import paths
 from .mapping import FieldMap, Mapping, Source
 from .targets import REQUIRED, TARGETS, TICKET_ID, NotConvertible, Target, convert, lookup_key
 
-TOP_KEYS = ("system", "description", "ticket_id", "fields")
+TOP_KEYS = ("system", "description", "ticket_id", "ticket_status", "fields")
 FIELD_KEYS = ("from", "split", "values", "sources", "default", "required")
 SOURCE_KEYS = ("from", "split", "values")
 MAX_PATHS = 20
@@ -72,6 +73,10 @@ class _Checker:
                        (), "add `ticket_id: {from: <path of the ticket id>}`")
         else:
             ticket_id = self.field("ticket_id", data["ticket_id"], ("ticket_id",), TICKET_ID, required=True)
+        ticket_status = None
+        if "ticket_status" in data:
+            ticket_status = self.field("ticket_status", data["ticket_status"], ("ticket_status",), TICKET_ID,
+                                       required=False)
         fields: list[FieldMap] = []
         raw_fields = data.get("fields")
         fields_given = isinstance(raw_fields, dict)
@@ -95,7 +100,7 @@ class _Checker:
                            f"add `{target}:` with `from` (and `values`) or a `default`")
         if self.findings or ticket_id is None:
             return None
-        return Mapping(self.system, self.file, ticket_id, tuple(fields))
+        return Mapping(self.system, self.file, ticket_id, tuple(fields), ticket_status)
 
     def field(self, target: str, spec: Any, where: tuple, kind: Target, required: bool) -> FieldMap | None:
         if not isinstance(spec, dict):

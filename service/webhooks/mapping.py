@@ -44,7 +44,7 @@ class FieldMap:
 
     @property
     def key(self) -> str:
-        return "ticket_id" if self.target == "ticket_id" else f"fields.{self.target}"
+        return self.target if self.target in ("ticket_id", "ticket_status") else f"fields.{self.target}"
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,8 @@ class Mapping:
     file: str
     ticket_id: FieldMap
     fields: tuple[FieldMap, ...]
+    ticket_status: FieldMap | None = None
+    """Where the ticket's status is (optional): the ledger records it with each delivery."""
 
     def field(self, target: str) -> FieldMap | None:
         return next((item for item in self.fields if item.target == target), None)
@@ -64,6 +66,7 @@ class Mapped:
     event: FailureEvent
     found_at: dict[str, str]
     """Event field -> the ticket path its value came from ("default" for a default)."""
+    ticket_status: str | None = None
 
 
 class Unmappable(Exception):
@@ -186,8 +189,12 @@ def apply(mapping: Mapping, payload: Any) -> Mapped:
     if resolver.errors or ticket_id is None:
         raise Unmappable(resolver.errors)
     event = _build(mapping.system, str(ticket_id), values)
+    status = None
+    if mapping.ticket_status is not None:  # a status that cannot be read never makes a ticket unmappable
+        status = _Resolver(mapping, payload).value(mapping.ticket_status, TICKET_ID, ["ticket_status"])
     try:
-        return Mapped(str(ticket_id), FailureEvent.model_validate(event), resolver.found_at)
+        return Mapped(str(ticket_id), FailureEvent.model_validate(event), resolver.found_at,
+                      None if status is None else str(status)[:64])
     except ValidationError as exc:
         raise Unmappable(explain(mapping, resolver.found_at, [
             {"loc": [str(part) for part in error["loc"]], "msg": str(error["msg"]).removeprefix("Value error, ")}

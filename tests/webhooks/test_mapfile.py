@@ -48,7 +48,7 @@ def test_minimal_mapping_maps_a_ticket() -> None:
     (MINIMAL.replace("fields:", "feilds:"),
      ["zendesk.yaml:1: error schema: `fields` is required",
       "zendesk.yaml:3: error unknown-key: unknown key `feilds` in the file; expected system, description, "
-      "ticket_id, fields\n    fix: did you mean `fields`?"]),
+      "ticket_id, ticket_status, fields\n    fix: did you mean `fields`?"]),
     (MINIMAL + "  failure.sevrity: {from: ticket.priority}\n",
      ["zendesk.yaml:7: error unknown-field: `failure.sevrity` is not an event field"]),
     (MINIMAL + "  order.amount.amount: {from: ticket..amount}\n",
