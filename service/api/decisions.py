@@ -28,6 +28,12 @@ from .body import read_json
 
 router = APIRouter(tags=["decisions"])
 
+IDEMPOTENCY_STATUS = {
+    "description": "With the ledger on and a key (Idempotency-Key, else event_id): `first` (this request's own "
+                   "decision, now the answer under the key), `replayed` (an earlier decision, served byte for byte) "
+                   "or `unavailable` (the ledger's database did not answer in time: decided without the check)",
+    "schema": {"enum": ["first", "replayed", "unavailable"]}}
+
 
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
@@ -77,13 +83,20 @@ def engine_down(exc: EngineError) -> ProblemError:
     operation_id="decide",
     summary="Recommend a recovery for one failure event",
     response_model=None,
-    responses={200: {"model": Decision, "description": "The recommended recovery"},
+    responses={200: {"model": Decision, "description": "The recommended recovery (with the ledger on: the first "
+                                                         "decision under the request's key)",
+                     "headers": {"Idempotency-Status": IDEMPOTENCY_STATUS}},
                **responses(400, 401, 403, 408, 413, 415, 422, 429, 503)},
     openapi_extra={"requestBody": {"required": True, "content": {
         "application/json": {"schema": {"$ref": "#/components/schemas/FailureEvent"}}}},
         "parameters": [{"name": "explain", "in": "query", "required": False,
                         "description": "add, per rule, whether it matched and why not",
-                        "schema": {"type": "boolean", "default": False}}]},
+                        "schema": {"type": "boolean", "default": False}},
+                       {"name": "Idempotency-Key", "in": "header", "required": False,
+                        "description": "with the ledger on: a retry under the same key gets the first decision "
+                                       "(from any replica) instead of the event_id; a different event under it is "
+                                       "a 422 `idempotency-conflict`",
+                        "schema": {"type": "string", "pattern": "^[!-~]{1,255}$"}}]},
 )
 async def post_decision(request: Request) -> Response:
     explain = flag(request, "explain")
