@@ -1,8 +1,9 @@
 """The ledger's cost on the decision path, and the spool while the database is down.
 
-Three servers of 2 workers run side by side: the ledger off, on an embedded SQLite
-file, and on a throw-away PostgreSQL server (Debian's, started here; skipped when
-it is not installed). Every request carries an event_id of its own, so with the
+Servers of 2 workers run side by side: the ledger off, on an embedded SQLite file,
+on SQLite with idempotency off (records only: nothing on the request path waits for
+the database), and on a throw-away PostgreSQL server (Debian's, started here;
+skipped when it is not installed). Every request carries an event_id of its own, so with the
 ledger on each one is claimed (idempotency) and recorded: the full cost, never a
 cheap replay. Runs alternate between the servers (A B C, C B A, ...) so that each
 meets the same neighbours, and the figure per server is the median run.
@@ -84,6 +85,10 @@ def measure(bodies: Sequence[bytes], tmp: Path, log: Log, quick: bool = False) -
             "off": {},
             "sqlite": {"RECOVERY_LEDGER_URL": f"sqlite:///{scratch / 'ledger.sqlite3'}",
                        "RECOVERY_LEDGER_SPOOL_DIR": str(scratch / "spool-sqlite")},
+            # Records only: no idempotency claim waits for the database on the request path.
+            "sqlite_records_only": {"RECOVERY_LEDGER_URL": f"sqlite:///{scratch / 'records.sqlite3'}",
+                                    "RECOVERY_LEDGER_SPOOL_DIR": str(scratch / "spool-records"),
+                                    "RECOVERY_LEDGER_IDEMPOTENCY_WINDOW_SECONDS": "0"},
         }
         if binaries() is not None and not quick:
             pg, pg_root = launch()

@@ -127,11 +127,15 @@ async def settle(request: Request, ledger: Ledger, *, sent: FailureEvent, decide
     masked, digest = identity(sent, mask, config.record_descriptions, salt)
     if key is not None and per_content:
         key = f"{key}#{digest[:16]}"
+    recorded = masked if decided is sent else identity(decided, mask, config.record_descriptions, salt)[0]
+    at = now_ms()
+    row = decision_row(decided, stored, record_id=record_id, at_ms=at, source=source, caller=who,
+                       customer_hash=customer, masked=recorded,
+                       history_filled="history" in decision and bool(decision["history"].get("filled")))
     headers: dict[str, str] = {}
-    pending_claim: Claim | None = None
     if key is not None:
         claim = Claim(scope if scope is not None else (who or ""), key, record_id, decision["decision_id"], digest,
-                      masked, body, customer)
+                      masked, body, customer, row)
         winner = await ledger.claims.claim(claim)
         result = verdict(claim, winner)
         count(result)
@@ -140,15 +144,12 @@ async def settle(request: Request, ledger: Ledger, *, sent: FailureEvent, decide
             return Settled(winner.body, headers, True)
         if result == "conflict" and winner is not None:
             raise _conflict(key, winner.event, masked, winner.decision_id, config.idempotency_window_seconds)
-        if result == "unavailable":
-            pending_claim = claim
-    recorded = masked if decided is sent else identity(decided, mask, config.record_descriptions, salt)[0]
-    at = now_ms()
-    ledger.recorder.record("decision", decision_row(
-        decided, stored, record_id=record_id, at_ms=at, source=source, caller=who, customer_hash=customer,
-        masked=recorded, history_filled="history" in decision and bool(decision["history"].get("filled"))))
-    if pending_claim is not None:
-        ledger.recorder.record("claim", pending_claim.row(at))
+        if result == "unavailable":  # the record, and the key with it, reach the database with the spool
+            ledger.recorder.record("decision", row)
+            ledger.recorder.record("claim", claim.row(at))
+        # "first": the claim's transaction stored the record
+    else:
+        ledger.recorder.record("decision", row)
     payload = body if stored is decision else orjson.dumps(decision)
     return Settled(payload, headers, False)
 
