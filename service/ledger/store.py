@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 import orjson
-from sqlalchemy import JSON, Engine, and_, bindparam, create_engine, delete, event, func, select
+from sqlalchemy import JSON, BigInteger, Engine, and_, case, create_engine, delete, event, func, literal, select
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -78,7 +78,7 @@ def open_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(parsed, json_serializer=_dumps, json_deserializer=orjson.loads, pool_pre_ping=True,
+    return create_engine(parsed, json_serializer=_dumps, json_deserializer=orjson.loads,
                          pool_size=4, max_overflow=4, pool_timeout=5,
                          connect_args={"connect_timeout": 3, "options": "-c statement_timeout=10000"})
 
@@ -134,16 +134,7 @@ class Store:
         self._insert = insert
         # Built once: the statements of the hot paths, with every value a bound parameter, so
         # SQLAlchemy compiles each one once per process.
-        claim = insert(idempotency)
-        self._claim = claim.on_conflict_do_update(
-            index_elements=["scope", "key"],
-            set_={name: claim.excluded[name] for name in
-                  ("record_id", "decision_id", "fingerprint", "body", "customer_hash", "at_ms")},
-            where=idempotency.c.at_ms < bindparam("cutoff"))
-        self._winners = (select(idempotency.c.key, idempotency.c.record_id, idempotency.c.decision_id,
-                                idempotency.c.fingerprint, idempotency.c.body)
-                         .where(idempotency.c.scope == bindparam("scope"),
-                                idempotency.c.key.in_(bindparam("keys", expanding=True))))
+        self._claims: dict[int, Any] = {}
         self._bulk = {table.name: self._prepare(insert(table).on_conflict_do_nothing(index_elements=key), table)
                       for table, key in ((decisions, ["record_id"]), (ticket_status, ["record_id"]),
                                          (idempotency, ["scope", "key"]))}
@@ -206,29 +197,39 @@ class Store:
 
     # -------------------------------------------------------------- idempotency
 
+    def _claim_statement(self, window_ms: int) -> Any:
+        """INSERT ... ON CONFLICT DO UPDATE ... RETURNING: one statement claims every key of a batch
+        and returns each key's first decision. A key whose first decision is older than the window
+        takes the new one; a live one keeps its own (the update writes the row back unchanged)."""
+        statement = self._claims.get(window_ms)
+        if statement is None:
+            claim = self._insert(idempotency)
+            expired = idempotency.c.at_ms < claim.excluded.at_ms - literal(window_ms, BigInteger)
+            statement = claim.on_conflict_do_update(
+                index_elements=["scope", "key"],
+                set_={name: case((expired, claim.excluded[name]), else_=idempotency.c[name]) for name in
+                      ("record_id", "decision_id", "fingerprint", "body", "customer_hash", "at_ms")},
+            ).returning(idempotency.c.scope, idempotency.c.key, idempotency.c.record_id, idempotency.c.decision_id,
+                        idempotency.c.fingerprint, idempotency.c.body, sort_by_parameter_order=True)
+            statement = self._claims[window_ms] = statement
+        return statement
+
     def claim(self, claims: list[Claim], window_ms: int) -> dict[tuple[str, str], Winner]:
         """Insert each claim unless its key holds a live (younger than the window) first decision;
         return the first decision of every key, this batch's or an earlier one. A claim that won
         stores its decision record (`Claim.record`) in the same transaction."""
         at = now_ms()
-        cutoff = at - window_ms
         # One row per key (two retries can meet in one batch; the first offered wins), in a
         # stable order, so two processes never deadlock on each other's rows.
         unique = {(claim.scope, claim.key): claim for claim in reversed(claims)}
-        ordered = [{**unique[key].row(at), "cutoff": cutoff} for key in sorted(unique)]
+        statement = self._claim_statement(window_ms)
         winners: dict[tuple[str, str], Winner] = {}
         with self.engine.begin() as connection:
-            connection.execute(self._claim, ordered)
-            by_scope: dict[str, list[str]] = {}
-            for claim in unique.values():
-                by_scope.setdefault(claim.scope, []).append(claim.key)
-            for scope, keys in by_scope.items():
-                found = connection.execute(self._winners, {"scope": scope, "keys": keys})
-                for key, record_id, decision_id, fingerprint, body in found:
-                    winners[(scope, key)] = Winner(record_id, decision_id, fingerprint["digest"],
-                                                   fingerprint["event"], body.encode())
+            for row in connection.execute(statement, [unique[key].row(at) for key in sorted(unique)]):
+                winners[(row.scope, row.key)] = Winner(row.record_id, row.decision_id, row.fingerprint["digest"],
+                                                       row.fingerprint["event"], row.body.encode())
             won = [claim.record for claim in claims if claim.record is not None
-                   and winners.get((claim.scope, claim.key), _NOBODY).record_id == claim.record_id]
+                   and winners[(claim.scope, claim.key)].record_id == claim.record_id]
             if won:
                 self._insert_many(connection, decisions.name, won)
         return winners
