@@ -128,25 +128,39 @@ class Recorder:
         """One round (blocking): the active segment, then up to `orphans` orphaned ones.
 
         While the database is down, rounds only set a large active segment aside until the
-        next retry (backoff up to 10 s); a retry ships the active segment, or the oldest
-        orphan when nothing is new, as its probe.
+        next retry (backoff up to 10 s); a retry asks the database a trivial question first
+        and ships only when it answers.
         """
         now = time.monotonic()
-        if not self.health.up and now < self._retry_at:
-            self._seal_if_large()
-            self._gauges()
-            return
+        if not self.health.up:
+            # A cheap probe first: reading a large segment back only to fail again would hold
+            # the GIL for tens of milliseconds, and requests would wait for it.
+            if now < self._retry_at or not self._probe():
+                if now >= self._retry_at:  # the probe failed: back off
+                    self._retry_at = now + min(10.0, 0.25 * 2 ** min(self.health.failures, 6))
+                self._seal_if_large()
+                self._gauges()
+                return
         segment = self.spool.take_active()
         if segment is not None:
             self._ship(segment)
-        if self.health.up or segment is None:  # with nothing new, an orphan is the probe
-            for path in self.spool.orphans()[:orphans if self.health.up else 1]:
+        if self.health.up:
+            for path in self.spool.orphans()[:orphans]:
                 claimed = self.spool.claim(path)
                 if claimed is not None and not self._ship(claimed):
                     break
         if not self.health.up:
             self._retry_at = now + min(10.0, 0.25 * 2 ** min(self.health.failures, 6))
         self._gauges()
+
+    def _probe(self) -> bool:
+        try:
+            self.store.ping()
+        except SQLAlchemyError as exc:
+            self.health.down(exc)
+            return False
+        self.health.restored()
+        return True
 
     def _seal_if_large(self) -> None:
         segment = self.spool.take_active(self.SEGMENT_BYTES_WHILE_DOWN)
@@ -166,6 +180,8 @@ class Recorder:
                 await loop.run_in_executor(self._thread, self.ship_once)
             except OSError as exc:  # the spool directory itself is failing: keep serving, keep trying
                 log.error("ledger spool error: %s", exc)
+            except Exception:  # a bug must not stop the shipping for good: log it, go on next round
+                log.exception("ledger shipping round failed")
 
     async def close(self, timeout: float = 5.0) -> None:
         """Ship what is left (when the database answers), then leave the rest on disk."""

@@ -2,7 +2,9 @@
 
 `open_engine()` turns a URL into an engine (SQLite: WAL journal and a busy
 timeout, so several processes share the file; PostgreSQL: psycopg 3 with short
-connect and statement timeouts, so a database that hangs fails fast). `Store`
+connect and statement timeouts, so a database that hangs fails fast; no pre-ping
+round trip per checkout: a connection the server dropped fails one batch, which
+invalidates the pool, and the batch is retried). `Store`
 holds every statement the service runs. Its methods block: the service calls them
 from the ledger's own threads, never on the event loop. Database errors surface
 as SQLAlchemy's `SQLAlchemyError` (connection refused, timeouts, schema missing);
@@ -160,6 +162,11 @@ class Store:
             params = [{name: _dumps(value) if name in json_columns else value for name, value in row.items()}
                       for row in rows]
         connection.exec_driver_sql(sql, params)
+
+    def ping(self) -> None:
+        """Raise unless the database answers and has the ledger's tables."""
+        with self.engine.connect() as connection:
+            connection.execute(select(func.count()).select_from(erasures).limit(1)).scalar_one()
 
     # ------------------------------------------------------------------ records
 
