@@ -20,6 +20,20 @@ RULES = ROOT / "rules"
 OUTPUT = ROOT / "test-output"
 
 
+def edited_rules(tmp_path: Path, name: str, file: str, old: str, new: str) -> Path:
+    """A copy of the shipped rules with one text replaced in one file (a candidate ruleset)."""
+    import shutil
+
+    target = tmp_path / name
+    shutil.copytree(RULES, target)
+    path = target / file
+    text = path.read_text()
+    if old not in text:
+        raise ValueError(f"{old!r} is not in {file}")
+    path.write_text(text.replace(old, new))
+    return target
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -77,19 +77,23 @@ _PARAMS = [{"name": "since", "in": "query", "required": False, "schema": {"type"
 _CSV = {"text/csv": {"schema": {"type": "string"}}}
 
 
+async def _report(request: Request, compute: Any, *args: Any) -> Any:
+    ledger = ledger_of(request)
+    try:
+        return await ledger.query(compute, ledger.engine, *args)
+    except LedgerUnavailable as exc:
+        raise unavailable(exc) from None
+
+
 @router.get("/v1/reports/summary", operation_id="reportSummary", response_model=None,
             summary="Decisions, acceptance, cost, owed vs goodwill, approvals, CSAT and repeats over a period",
             responses={200: {"model": Report, "description": "The summary", "content": _CSV},
                        **responses(401, 403, 404, 422, 429, 503)},
             openapi_extra={"parameters": _PARAMS})
 async def get_summary(request: Request) -> Response:
-    ledger = ledger_of(request)
     period, shown = _period(request)
     as_csv = _csv(request)
-    try:
-        row = await ledger.query(reports.summary, ledger.engine, period)
-    except LedgerUnavailable as exc:
-        raise unavailable(exc) from None
+    row = await _report(request, reports.summary, period)
     if as_csv:
         return _send(None, reports.to_csv([row], ()), "summary")
     return _send({"period": shown, **row}, None, "summary")
@@ -102,7 +106,7 @@ async def get_summary(request: Request) -> Response:
             openapi_extra={"parameters": [{"name": "by", "in": "query", "required": True,
                                            "schema": {"enum": list(reports.DIMENSIONS)}}, *_PARAMS]})
 async def get_breakdown(request: Request) -> Response:
-    ledger = ledger_of(request)
+    ledger_of(request)
     by = request.query_params.get("by")
     if by not in reports.DIMENSIONS:
         raise ProblemError(422, "invalid-request", f"query.by: one of {', '.join(reports.DIMENSIONS)}",
@@ -110,10 +114,7 @@ async def get_breakdown(request: Request) -> Response:
                                                              "msg": f"one of {', '.join(reports.DIMENSIONS)}"}])
     period, shown = _period(request)
     as_csv = _csv(request)
-    try:
-        rows = await ledger.query(reports.breakdown, ledger.engine, by, period)
-    except LedgerUnavailable as exc:
-        raise unavailable(exc) from None
+    rows = await _report(request, reports.breakdown, by, period)
     if as_csv:
         return _send(None, reports.to_csv(rows, reports.DIMENSIONS[by]), f"breakdown-{by}")
     return _send({"period": shown, "by": by, "rows": rows}, None, f"breakdown-{by}")
@@ -125,13 +126,9 @@ async def get_breakdown(request: Request) -> Response:
                        **responses(401, 403, 404, 422, 429, 503)},
             openapi_extra={"parameters": _PARAMS})
 async def get_pareto(request: Request) -> Response:
-    ledger = ledger_of(request)
     period, shown = _period(request)
     as_csv = _csv(request)
-    try:
-        rows = await ledger.query(reports.pareto, ledger.engine, period)
-    except LedgerUnavailable as exc:
-        raise unavailable(exc) from None
+    rows = await _report(request, reports.pareto, period)
     if as_csv:
         return _send(None, reports.pareto_csv(rows), "pareto")
     return _send({"period": shown, "rows": rows}, None, "pareto")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import Any
 import httpx
 
 from tests.ledger.conftest import Database, ledger_server
-from tests.support import RULES
+from tests.support import edited_rules
 from tests.test_decisions_http import CONTRACT_EXAMPLE, problem
 
 
@@ -27,11 +26,7 @@ def event(event_id: str, **changes: Any) -> dict[str, Any]:
 
 def gold_15(tmp_path: Path) -> Path:
     """The shipped rules with a larger gold credit: a replica that has reloaded to another ruleset."""
-    directory = tmp_path / "rules-gold-15"
-    shutil.copytree(RULES, directory)
-    path = directory / "50-customers.yaml"
-    path.write_text(path.read_text().replace('EUR: "10.00"', 'EUR: "15.00"'))
-    return directory
+    return edited_rules(tmp_path, "rules-gold-15", "50-customers.yaml", 'EUR: "10.00"', 'EUR: "15.00"')
 
 
 def test_a_retry_on_another_replica_gets_the_first_decision_byte_for_byte(database: Database, tmp_path: Path) -> None:
