@@ -83,7 +83,7 @@ image-test: image $(STAMP)
 .PHONY: bench-profile
 WRK_INSTALL := apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk
 
-bench: $(STAMP)
+bench: $(STAMP) postgres
 	@command -v wrk >/dev/null || { $(WRK_INSTALL) >/dev/null; }
 	$(BIN)/python -m bench
 

@@ -63,7 +63,7 @@ class Customer(_In):
     """One of the ruleset's tiers."""
     lifetime_value: Money | None = None
     prior_recoveries_90d: Annotated[StrictInt, Field(ge=0, le=100000)] = 0
-    """Recoveries the customer had in the last 90 days; the service keeps no state."""
+    """Recoveries the customer had in the last 90 days. Left out, the ledger may fill it (RECOVERY_LEDGER_HISTORY)."""
 
 
 class Order(_In):
