@@ -7,7 +7,8 @@ The decision routes and the webhooks call these in order:
     decide(...)                      pure, as without a ledger
     await settle(...)                the first decision under the key (this one, or an earlier one
                                      from any replica: its bytes are served), or a 422 conflict;
-                                     then the record, spooled
+                                     the record goes to the database with a winning claim, or to
+                                     the spool (no key, or the database did not answer)
 
 `settle` never fails a decision for the database's sake: with the database down
 the request is answered with its own decision (`Idempotency-Status: unavailable`)
