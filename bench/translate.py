@@ -25,7 +25,6 @@ from typing import Any, Callable, Mapping, Sequence
 
 from service.engine import conditions as cond
 from service.engine import vocabulary as vocab
-from service.engine.compiler import engine_key
 from service.engine.loader import RulesetDef
 
 Flat = Mapping[str, Any]
@@ -95,9 +94,7 @@ def _zen_cell(path: str, literals: Sequence[Literal]) -> str:
     if "nex" in kinds and (positives or "ex" in kinds):
         return "false"
     if positives or "ex" in kinds:
-        field = vocab.BY_PATH.get(path)
-        always = path == vocab.TIER_RANK_PATH or (field is not None and field.always)
-        if len(positives) == 1 and not negatives and always:
+        if len(positives) == 1 and not negatives and vocab.STATIC.always(path):
             return _zen_simple(positives[0])
         return " and ".join(["$ != null", *positives, *negatives])
     if "nex" in kinds:
@@ -134,7 +131,7 @@ def zen_rows(ruleset: RulesetDef) -> list[tuple[int, dict[str, str]]]:
 def zen_fields(rows: Sequence[tuple[int, Mapping[str, str]]]) -> list[str]:
     """The flat paths the table's input columns read, in vocabulary order."""
     paths = {path for _, cells in rows for path in cells}
-    return sorted(paths, key=lambda path: (vocab.ORDER.get(path, 99), path))
+    return sorted(paths, key=lambda path: (vocab.STATIC.order.get(path, 999), path))
 
 
 def zen_table(ruleset: RulesetDef) -> tuple[dict[str, Any], list[str]]:
@@ -142,7 +139,7 @@ def zen_table(ruleset: RulesetDef) -> tuple[dict[str, Any], list[str]]:
     rows = zen_rows(ruleset)
     fields = zen_fields(rows)
     column = {path: f"c{number}" for number, path in enumerate(fields)}
-    inputs = [{"id": column[path], "name": path, "field": engine_key(path)} for path in fields]
+    inputs = [{"id": column[path], "name": path, "field": column[path]} for path in fields]
     table_rows = []
     for number, (index, cells) in enumerate(rows):
         row = {"_id": f"row{number}", "out": str(index)}
@@ -168,10 +165,10 @@ def zen_table(ruleset: RulesetDef) -> tuple[dict[str, Any], list[str]]:
 def zen_input(flat: Flat, fields: Sequence[str]) -> dict[str, Any]:
     """The table's input for one flat event: the tested fields the event carries, amounts as numbers."""
     out: dict[str, Any] = {}
-    for path in fields:
+    for number, path in enumerate(fields):
         value = flat.get(path)
         if value is not None:
-            out[engine_key(path)] = float(value) if isinstance(value, Decimal) else value
+            out[f"c{number}"] = float(value) if isinstance(value, Decimal) else value
     return out
 
 

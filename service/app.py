@@ -12,12 +12,12 @@ from typing import AsyncIterator
 
 from fastapi import FastAPI
 
-from . import __version__, console, metrics, openapi, problems
+from . import __version__, apidocs, console, metrics, openapi, pod, problems
 from .api import bench, decisions, erasures, health, outcomes, reports, ruleset, simulations, webhooks
 from .api.body import BodyLimit
 from .api.observe import Observe
 from .api.security import ApiKeys
-from .auth import RateLimiter
+from .auth import FailureLimiter, RateLimiter
 from .engine.registry import Registry, ReloadResult, Snapshot
 from .ledger import Ledger, LedgerConfig
 from .logs import CustomerMask
@@ -30,7 +30,7 @@ log = logging.getLogger("service")
 
 def record_reload(result: ReloadResult, live: Snapshot | None) -> None:
     metrics.RELOADS.labels(result.status).inc()
-    if live is not None and result.status == "loaded":
+    if live is not None and result.status == "loaded" and live.digest == result.digest:
         meta = live.ruleset.meta
         metrics.ruleset_loaded(meta.name, meta.version, live.digest, len(live.ruleset.rules))
 
@@ -55,8 +55,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        result = registry.reload()
-        if result.status == "failed":
+        shared = pod.pod_dir()
+        if shared is not None:
+            pod.start_worker(registry, shared)  # the pod's revision, which every worker serves
+        else:
+            registry.reload()
+        if registry.current is None:
             log.error("no valid ruleset at %s; /readyz answers 503 until one loads", settings.rules_dir)
         if not keys.enabled:
             log.warning("no API keys configured: /v1/* is open to anyone who can reach it")
@@ -64,8 +68,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if ledger_config is not None:
             app.state.ledger = await open_ledger(ledger_config)
         tasks = [asyncio.create_task(metrics.flush_every(1.0))]
-        if settings.reload_interval_seconds > 0:
-            tasks.append(asyncio.create_task(watch(registry, settings.reload_interval_seconds)))
+        if shared is not None:
+            tasks.append(asyncio.create_task(pod.follow(registry, shared)))
+        elif settings.reload_interval_seconds > 0:
+            tasks.append(asyncio.create_task(watch(registry, settings.reload_interval_seconds,
+                                                   settings.reload_quiet_seconds)))
         gc.freeze()  # what startup built lives as long as the worker: keep it out of collections
         yield
         for task in tasks:
@@ -78,7 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         registry.close()
 
     app = FastAPI(title="Service recovery decision engine", version=__version__, lifespan=lifespan,
-                  docs_url="/docs", redoc_url=None, openapi_url="/openapi.json")
+                  docs_url=None, redoc_url=None, openapi_url="/openapi.json")
     app.state.settings = settings
     app.state.registry = registry
     app.state.mask = CustomerMask(settings.log_customer_fields, settings.log_hash_salt)
@@ -97,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.bench_routes:
         app.include_router(bench.router)
     console.mount(app)
+    apidocs.mount(app)
 
     def limit_for(path: str) -> int:
         if path.endswith(":batch") or path == "/v1/simulations":
@@ -104,7 +112,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return settings.max_body_bytes
 
     app.add_middleware(BodyLimit, limit_for=limit_for)
-    app.add_middleware(ApiKeys, keys=keys, limiter=RateLimiter(settings.rate_limit_per_minute))
+    app.add_middleware(ApiKeys, keys=keys, limiter=RateLimiter(settings.rate_limit_per_minute),
+                       failures=FailureLimiter(settings.auth_failures_per_minute))
     app.add_middleware(Observe, digest=lambda: registry.current.digest if registry.current else None)
     app.openapi = functools.partial(openapi.build, app)  # type: ignore[method-assign]
     return app

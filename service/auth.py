@@ -4,13 +4,15 @@ Keys come from the environment (or files mounted from a Kubernetes Secret), each
 with a name that appears in logs instead of the key:
 
     RECOVERY_API_KEYS="crm:k3y-one,zendesk-bot:k3y-two"      scope: decide
-    RECOVERY_ADMIN_KEYS="ops:adm1n-k3y"                       scopes: decide and admin
+    RECOVERY_SIMULATE_KEYS="cx-analysts:s1m-k3y"              scopes: decide and simulate
+    RECOVERY_ADMIN_KEYS="ops:adm1n-k3y"                       scopes: decide, simulate and admin
     RECOVERY_API_KEYS_FILE=/etc/recovery/api-keys             same format, one entry per line or comma
 
 With no key configured at all, /v1/* is open (a warning is logged at start).
 Keys are compared by their SHA-256 digest, so lookup time does not depend on how
 many leading characters of a guess are right. Rate limits are per key and per
-worker process (moving window, 429 with Retry-After).
+worker process (moving window, 429 with Retry-After); wrong keys are limited per
+client address (`FailureLimiter`), so guessing costs a minute per few dozen tries.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import Iterable, Literal
 
 from limits import RateLimitItemPerMinute, storage, strategies
 
-Scope = Literal["decide", "admin"]
+Scope = Literal["decide", "simulate", "admin"]
 
 
 class KeyConfigError(ValueError):
@@ -60,12 +62,15 @@ def parse_entries(text: str, source: str) -> list[tuple[str, str]]:
 
 
 class KeyStore:
-    def __init__(self, decide: Iterable[tuple[str, str]], admin: Iterable[tuple[str, str]]):
+    def __init__(self, decide: Iterable[tuple[str, str]], admin: Iterable[tuple[str, str]],
+                 simulate: Iterable[tuple[str, str]] = ()):
         self._by_digest: dict[bytes, Principal] = {}
         for name, key in decide:
             self._add(name, key, frozenset({"decide"}))
+        for name, key in simulate:
+            self._add(name, key, frozenset({"decide", "simulate"}))
         for name, key in admin:
-            self._add(name, key, frozenset({"decide", "admin"}))
+            self._add(name, key, frozenset({"decide", "simulate", "admin"}))
 
     def _add(self, name: str, key: str, scopes: frozenset[str]) -> None:
         digest = _digest(key)
@@ -85,14 +90,15 @@ class KeyStore:
 
     @classmethod
     def from_settings(cls, api_keys: str, admin_keys: str, api_keys_file: Path | None,
-                      admin_keys_file: Path | None) -> "KeyStore":
+                      admin_keys_file: Path | None, simulate_keys: str = "") -> "KeyStore":
         decide = parse_entries(api_keys, "RECOVERY_API_KEYS")
         admin = parse_entries(admin_keys, "RECOVERY_ADMIN_KEYS")
+        simulate = parse_entries(simulate_keys, "RECOVERY_SIMULATE_KEYS")
         if api_keys_file is not None:
             decide += parse_entries(api_keys_file.read_text(), "RECOVERY_API_KEYS_FILE")
         if admin_keys_file is not None:
             admin += parse_entries(admin_keys_file.read_text(), "RECOVERY_ADMIN_KEYS_FILE")
-        return cls(decide, admin)
+        return cls(decide, admin, simulate)
 
 
 class RateLimiter:
@@ -106,5 +112,28 @@ class RateLimiter:
         """None when the request may go ahead, else seconds to wait."""
         if self.item is None or self._limiter.hit(self.item, name):
             return None
-        reset = self._limiter.get_window_stats(self.item, name).reset_time
+        return self._wait(name)
+
+    def _wait(self, name: str) -> int:
+        reset = self._limiter.get_window_stats(self.item, name).reset_time  # type: ignore[arg-type]
         return max(1, math.ceil(reset - time.time()))
+
+
+class FailureLimiter(RateLimiter):
+    """Wrong-key attempts per client address in this worker; 0 turns it off.
+
+    Once an address is over its budget, every /v1 request from it gets 429 until the window
+    moves on, whatever key it sends: answering a right guess differently from a wrong one
+    would let the guessing go on at full speed. Behind a proxy, set
+    RECOVERY_FORWARDED_ALLOW_IPS so the address is the client's, not the proxy's.
+    """
+
+    def blocked(self, address: str) -> int | None:
+        """Seconds to wait when `address` is over its budget, else None (counts nothing)."""
+        if self.item is None or self._limiter.test(self.item, address):
+            return None
+        return self._wait(address)
+
+    def failed(self, address: str) -> None:
+        if self.item is not None:
+            self._limiter.hit(self.item, address)

@@ -35,7 +35,7 @@ from .settings import SHIPPED_RULES, ConfigError, load_settings
 ROOT = Path(__file__).resolve().parent.parent
 
 # glibc returning freed memory to the OS on every evaluation costs ~40% of an
-# evaluation (../shared/NOTES.md); workers read these when they start.
+# evaluation (docs/engine.md); workers read these when they start.
 MALLOC_ENV = {"MALLOC_TRIM_THRESHOLD_": "268435456", "MALLOC_MMAP_THRESHOLD_": "268435456"}
 
 
@@ -55,29 +55,29 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return 2
     import atexit
+    import logging.config
     import shutil
     import tempfile
 
-    import logging.config
-
-    import uvicorn
-
+    from .connections import Limits
     from .logs import uvicorn_config
-    from .server import serve_workers
+    from .server import serve
 
     if settings.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # Workers write metric samples here so that any worker's /metrics reports all of them.
         metrics_dir = tempfile.mkdtemp(prefix="recovery-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
         atexit.register(shutil.rmtree, metrics_dir, True)
-    options = {"host": settings.host, "port": settings.port, "http": "httptools", "loop": "uvloop",
-               "access_log": False, "log_config": uvicorn_config(settings.log_level),
-               "log_level": settings.log_level, "timeout_graceful_shutdown": 30, "server_header": False}
-    if settings.workers > 1:
-        logging.config.dictConfig(uvicorn_config(settings.log_level))
-        return serve_workers(settings.workers, options)
-    uvicorn.run("service.app:create_app", factory=True, **options)
-    return 0
+    options = {"host": settings.host, "port": settings.port, "http": "service.connections:GuardedProtocol",
+               "loop": "uvloop", "access_log": False, "log_config": uvicorn_config(settings.log_level),
+               "log_level": settings.log_level, "timeout_graceful_shutdown": 30, "server_header": False,
+               "timeout_keep_alive": settings.idle_timeout_seconds,
+               "forwarded_allow_ips": settings.forwarded_allow_ips}
+    limits = Limits(settings.max_header_bytes, settings.max_headers, settings.header_timeout_seconds,
+                    settings.max_connections)
+    logging.config.dictConfig(uvicorn_config(settings.log_level))
+    return serve(options, limits, settings.workers, settings.reload_interval_seconds,
+                 settings.reload_quiet_seconds, settings.rules_dir)
 
 
 def _load(path: str | None):  # type: ignore[no-untyped-def]
@@ -97,8 +97,9 @@ def _load(path: str | None):  # type: ignore[no-untyped-def]
 def cmd_decide(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
-    from .models import FailureEvent
-    from .problems import from_validation
+    from . import strictjson
+    from .models import event_from_json
+    from .problems import from_errors, from_refused, from_validation
     from .recovery.decide import EventRejected, decide
 
     snapshot = _load(args.rules)
@@ -110,17 +111,20 @@ def cmd_decide(args: argparse.Namespace) -> int:
         print(f"cannot read {args.event}: {exc.strerror}", file=sys.stderr)
         return 2
     try:
-        event = FailureEvent.model_validate_json(raw)
+        event = event_from_json(raw)
         decision = decide(snapshot, event, explain=args.explain)
+    except strictjson.JSONRefused as exc:
+        problem = from_refused(exc)
     except ValidationError as exc:
-        print(orjson.dumps(from_validation(exc).body(), option=orjson.OPT_INDENT_2).decode(), file=sys.stderr)
-        return 1
+        problem = from_validation(exc)
     except EventRejected as exc:
-        print(json.dumps({"status": 422, "errors": exc.errors}, indent=2), file=sys.stderr)
-        return 1
-    option = orjson.OPT_INDENT_2 if args.pretty else 0
-    sys.stdout.buffer.write(orjson.dumps(decision, option=option) + b"\n")
-    return 0
+        problem = from_errors(exc.errors)
+    else:
+        option = orjson.OPT_INDENT_2 if args.pretty else 0
+        sys.stdout.buffer.write(orjson.dumps(decision, option=option) + b"\n")
+        return 0
+    print(orjson.dumps(problem.body(), option=orjson.OPT_INDENT_2).decode(), file=sys.stderr)
+    return 1
 
 
 def cmd_rules_check(args: argparse.Namespace) -> int:

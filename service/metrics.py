@@ -42,6 +42,12 @@ RULESET = Gauge(
     ["name", "version", "digest"], registry=REGISTRY, multiprocess_mode="livemax")
 RULESET_RULES = Gauge(
     "recovery_ruleset_rules", "Rules in the live ruleset", registry=REGISTRY, multiprocess_mode="livemax")
+RULESET_WORKERS = Gauge(
+    "recovery_ruleset_workers", "Worker processes serving each ruleset digest: the pod serves the digest all its "
+    "workers serve", ["digest"], registry=REGISTRY, multiprocess_mode="livesum")
+CONNECTIONS_CLOSED = Counter(
+    "recovery_connections_closed_total", "Connections the server closed to protect itself, by reason "
+    "(headers-too-large, header-timeout, evicted-idle, overloaded)", ["reason"], registry=REGISTRY)
 WEBHOOK_DELIVERIES = Counter(
     "recovery_webhook_deliveries_total", "Webhook deliveries by system and result", ["system", "result"],
     registry=REGISTRY)
@@ -113,8 +119,10 @@ def ruleset_loaded(name: str, version: str, digest: str, rules: int) -> None:
     global _live
     if _live is not None:
         RULESET.labels(*_live).set(0)
+        RULESET_WORKERS.labels(_live[2]).set(0)
     _live = (name, version, digest)
     RULESET.labels(*_live).set(1)
+    RULESET_WORKERS.labels(digest).set(1)
     RULESET_RULES.set(rules)
 
 

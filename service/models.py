@@ -1,4 +1,4 @@
-"""The v1 wire contract (../shared/CONTRACT.md): request and response models.
+"""The v1 wire contract (docs/contract.md): request and response models.
 
 Field names here are fixed; the service may add fields, never rename or drop them.
 Requests are validated by these models (unknown fields rejected); responses are
@@ -11,13 +11,20 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, WithJsonSchema,
+                      field_validator, model_validator)
 
-from . import money
+from . import money, strictjson
 
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$", examples=["late_delivery"])]
 CurrencyCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code", examples=["EUR"])]
 Level = Literal["agent", "supervisor", "manager"]
+ApprovalLevel = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$", examples=["supervisor"],
+                                     description="agent (no approval needed), supervisor, manager, or a higher "
+                                                 "level the ruleset declares")]
+Locale = Annotated[str, Field(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$", max_length=35,
+                              examples=["en", "zh-CN"], description="a BCP 47 language tag")]
+FactName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 
 
 class _In(BaseModel):
@@ -27,8 +34,12 @@ class _In(BaseModel):
 class Money(_In):
     """An amount with its currency. The amount is a decimal string; a JSON number is accepted."""
 
-    amount: Annotated[Decimal, Field(ge=0, lt=money.MAX_AMOUNT, allow_inf_nan=False,
-                                     json_schema_extra={"examples": ["80.00"]})]
+    amount: Annotated[Decimal, BeforeValidator(money.parse_amount),
+                      Field(ge=0, lt=money.MAX_AMOUNT, allow_inf_nan=False),
+                      WithJsonSchema({"anyOf": [{"type": "number", "minimum": 0,
+                                                 "exclusiveMaximum": float(money.MAX_AMOUNT)},
+                                                {"type": "string", "pattern": money.AMOUNT_PATTERN}],
+                                      "examples": ["80.00"], "title": "Amount"})]
     currency: CurrencyCode
 
     @model_validator(mode="after")
@@ -55,6 +66,11 @@ class Failure(_In):
     recurring: StrictBool = False
     """The same customer met the same failure before (a stable cause)."""
     description: Annotated[str, Field(max_length=2000)] | None = None
+    amount_at_stake: Money | None = None
+    """The amount actually wrong (the duplicate charge, the overcharge, the missing lines), in the order's
+    currency. Money failures are put right on this amount; default: the order amount."""
+    value_received: Literal["none", "partial", "full"] | None = None
+    """How much of the service the customer still got; default: the failure type's, from the ruleset."""
 
 
 class Customer(_In):
@@ -75,6 +91,28 @@ class Context(_In):
     channel: Slug | None = None
     minutes_since_report: Annotated[StrictInt, Field(ge=0, le=10_000_000)] | None = None
     customer_request: Literal["refund", "credit", "discount", "replacement", "apology"] | None = None
+    already_done: Annotated[list[Literal["fixed", "apologised", "refunded", "replaced"]],
+                            Field(max_length=4)] | None = None
+    """What the agent did before asking."""
+    locale: Locale | None = None
+    """The language of the rendered messages; default the ruleset's."""
+
+    @field_validator("already_done")
+    @classmethod
+    def _once(cls, values: list[str] | None) -> list[str] | None:
+        if values is None:
+            return None
+        if len(set(values)) != len(values):
+            raise ValueError("list each thing done once")
+        return sorted(values)
+
+
+FactValue = Annotated[
+    StrictBool | Annotated[StrictInt, Field(ge=-2**53, le=2**53)]
+    | Annotated[Decimal, Field(allow_inf_nan=False, ge=-money.MAX_AMOUNT, le=money.MAX_AMOUNT)]
+    | Annotated[str, Field(max_length=2000)] | Money,
+    Field(description="a value of the type the ruleset declares for the fact (GET /v1/ruleset lists them): "
+                      "integer, number, boolean, slug, text, or money as {amount, currency}")]
 
 
 class FailureEvent(_In):
@@ -97,6 +135,15 @@ class FailureEvent(_In):
     order: Order | None = None
     """Without an order the mix holds no refund."""
     context: Context = Field(default_factory=Context)
+    facts: Annotated[dict[FactName, FactValue], Field(max_length=64)] | None = None
+    """Facts the live ruleset declares (`GET /v1/ruleset`, `facts`), e.g. {"flight_distance_km": 1840}."""
+
+
+def event_from_json(body: bytes | str) -> FailureEvent:
+    """The one way a JSON failure event is read (routes, CLI, simulator, case tables): numbers
+    exactly as written and duplicate keys refused (`strictjson`), then this contract's validation.
+    Raises strictjson.JSONRefused (not JSON the service reads) or pydantic.ValidationError."""
+    return FailureEvent.model_validate(strictjson.loads(body))
 
 
 class BatchRequest(BaseModel):
@@ -127,6 +174,8 @@ class DiscountOut(_Out):
 
 class ReplacementOut(_Out):
     kind: Literal["exchange", "re_performance", "repair"]
+    value: MoneyOut | None = None
+    """What the replacement is worth to the firm; counts in caps and approval."""
 
 
 class ApologyOut(_Out):
@@ -160,10 +209,78 @@ class Justice(_Out):
     interactional: Dimension
 
 
+class OfferNow(_Out):
+    """What the frontline may give without waiting for the approver: owed money always, goodwill within the
+    frontline boundary."""
+
+    refund: MoneyOut | None = None
+    credit: CreditOut | None = None
+    discount: DiscountOut | None = None
+    replacement: ReplacementOut | None = None
+
+
 class ApprovalOut(_Out):
     required: bool
     level: Level
+    """agent (no approval needed), supervisor or manager; a level the ruleset declares above manager reads
+    as manager here and is named in `approver`."""
+    approver: ApprovalLevel | None = None
+    """Who must approve, as the ruleset names it: agent, supervisor, manager or a higher declared level."""
     reasons: list[str]
+    agent_may_offer_now: OfferNow | None = None
+
+
+class OwedLine(_Out):
+    """Money owed whatever the goodwill policy: included in mix.refund (or mix.credit), never clipped."""
+
+    kind: Literal["restitution", "statutory", "contractual"]
+    amount: MoneyOut
+    basis: str
+    """Why it is owed: the duplicate charge, `EU261 Art. 7(1)(b)`, an SLA clause."""
+    rule: str
+    pay_as: Literal["refund", "credit"] = "refund"
+
+
+class NotAssessed(_Out):
+    """An entitlement the event did not let the service assess, and what to give so it can."""
+
+    rule: str
+    what: str
+    missing: list[str] = Field(default_factory=list)
+
+
+class Costs(_Out):
+    """What the decision costs the firm: owed money, goodwill (refund, credit, a discount's expected use) and a
+    replacement's value. Approval boundaries compare goodwill plus the replacement."""
+
+    owed: MoneyOut
+    goodwill: MoneyOut
+    replacement: MoneyOut | None = None
+    total: MoneyOut
+
+
+class AlternativeOut(_Out):
+    id: str
+    description: str
+    recommended: bool
+    answers_request: bool
+    mix: "Mix"
+    owed: list[OwedLine]
+    estimated_cost: MoneyOut | None
+    costs: Costs | None = None
+    approval: ApprovalOut
+
+
+class Messages(_Out):
+    """Texts to use with the customer and on the ticket, rendered from the ruleset's templates."""
+
+    locale: str
+    requested_locale: str | None = None
+    fallback: bool = False
+    """True when the requested locale has no texts and another one was used."""
+    apology: str | None
+    explanation: str | None
+    agent_note: str
 
 
 class ProcessRecovery(_Out):
@@ -212,6 +329,12 @@ class Decision(_Out):
     process_recovery: ProcessRecovery
     rules_fired: list[RuleRef]
     limits_applied: list[LimitApplied] = Field(default_factory=list)
+    owed: list[OwedLine] = Field(default_factory=list)
+    not_assessed: list[NotAssessed] = Field(default_factory=list)
+    alternatives: list[AlternativeOut] = Field(default_factory=list)
+    """When remedies exclude each other (a refund OR a replacement): every option; `mix` is the recommended one."""
+    costs: Costs | None = None
+    messages: Messages | None = None
     history: HistoryOut | None = None
     """Present when the ledger filled history fields the caller left out."""
     explain: dict[str, Any] | None = None

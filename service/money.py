@@ -9,12 +9,43 @@ from __future__ import annotations
 
 import functools
 from decimal import ROUND_DOWN, Decimal
+from typing import Any
 
 import iso4217
+
+from . import numbers
 
 #: Largest amount the service accepts (exclusive): keeps every amount exact in
 #: the engine's double-precision comparisons (at most 15 significant digits).
 MAX_AMOUNT = Decimal("1000000000000")
+
+
+AMOUNT_PATTERN = r"^(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$"
+"""An amount written as text: a JSON number without a sign (`80.00`, `80`, `8e1`)."""
+
+
+def parse_amount(value: Any) -> Decimal:
+    """An input amount as an exact Decimal, or ValueError saying what is wrong.
+
+    The one validation of money in requests, tickets and rules files: a JSON number or
+    text in the JSON number grammar (`service.numbers`), at least 0 and written without
+    a sign (`-0.00` is refused like any negative amount, so it cannot become a second
+    way to write zero), below MAX_AMOUNT. Only comparisons happen before the range is
+    known, so `1e1000000` is refused as fast as `-1`; places are the currency's concern
+    (`places_of`, `normalize`).
+    """
+    try:
+        amount = numbers.decimal_of(value)
+    except numbers.NotANumber as exc:
+        if isinstance(value, str) and len(value) > numbers.MAX_CHARS:
+            raise ValueError(str(exc)) from None
+        raise ValueError(f"expected an amount such as 80.00 (digits, a dot and decimals; no sign, spaces or "
+                         f"separators), got {numbers.show(value)!r}") from None
+    if amount.is_signed():
+        raise ValueError("an amount is 0 or more, written without a sign")
+    if amount >= MAX_AMOUNT:
+        raise ValueError(f"an amount is below {MAX_AMOUNT}, got {numbers.show(amount)}")
+    return amount
 
 
 @functools.cache

@@ -17,9 +17,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 PROBLEM_JSON = "application/problem+json"
+CLIENT_CLOSED_REQUEST = 499
 log = logging.getLogger("service.errors")
 
 TITLES = {
@@ -91,6 +93,11 @@ def from_validation(exc: ValidationError, what: str = "event") -> ProblemError:
     return from_errors(validation_errors(errors), what)
 
 
+def from_refused(exc: Exception) -> ProblemError:
+    """A 400 for a body `strictjson` does not read (its `code`: malformed-json, duplicate-key)."""
+    return ProblemError(400, getattr(exc, "code", "malformed-json"), getattr(exc, "detail", str(exc)))
+
+
 def from_errors(errors: list[dict[str, Any]], what: str = "event") -> ProblemError:
     """A 422 for errors already in the contract's {loc, msg} form."""
     first = errors[0]
@@ -112,6 +119,12 @@ def install(app: FastAPI) -> None:
         where = ".".join(str(part) for part in first["loc"]) or "request"
         return ProblemError(422, "invalid-request", f"{where}: {first['msg']}", errors=listed,
                             title="Invalid request").response()
+
+    @app.exception_handler(ClientDisconnect)
+    async def _client_gone(request: Request, exc: ClientDisconnect) -> Response:
+        # The client hung up before its body arrived: nothing failed here and nobody reads an
+        # answer; 499 (nginx's "client closed request") is what the access log and metrics show.
+        return Response(status_code=CLIENT_CLOSED_REQUEST)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:

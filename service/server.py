@@ -1,35 +1,54 @@
-"""A graceful drain in front of uvicorn's own graceful shutdown.
+"""Running the service: listening sockets, workers, and a graceful drain in front of uvicorn's shutdown.
 
-On SIGTERM uvicorn stops listening and closes every connection that has no
-request in progress. A worker busy deciding a large batch may not yet have read a
-request that already arrived (its bytes wait in the socket, or the connection
-waits in the listen backlog), and that request would be reset. So on SIGTERM each
-worker first keeps serving for RECOVERY_SHUTDOWN_DRAIN_SECONDS while /readyz
-answers 503 (load balancers stop sending traffic), accepting and reading what has
-arrived; then uvicorn's handler runs and its graceful shutdown finishes every
-request in progress (up to 30 s) before the process exits.
+**Drain.** On SIGTERM uvicorn stops listening and closes every connection that has no
+request in progress. So each worker first keeps serving for
+RECOVERY_SHUTDOWN_DRAIN_SECONDS while /readyz answers 503 (load balancers stop sending
+traffic) and every response says `Connection: close` (`service.connections`), so
+keep-alive clients move their next request elsewhere; then uvicorn's handler runs and
+its graceful shutdown finishes every request in progress (up to 30 s).
+
+**Sockets.** The port is checked first with a plain bind, so a second instance on a
+port in use refuses to start instead of silently sharing it. With several workers the
+supervisor opens one SO_REUSEPORT socket per worker and keeps its own copy of each: a
+worker that stops only stops *accepting*, and the connections the kernel already
+queued on its socket wait there for the replacement, instead of being reset when the
+last descriptor of the socket closes.
+
+**Workers.** The supervisor replaces a worker that exits, tells the metrics that a dead
+worker's gauges are gone, and coordinates the pod's ruleset revision (`service.pod`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import os
+import shutil
 import signal
 import socket
+import tempfile
+import time
+from pathlib import Path
 from types import FrameType
 from typing import Any, Callable
 
+from . import connections, pod
+
 log = logging.getLogger("service")
 
-#: Set in a worker when SIGTERM arrives; /readyz reports 503 from then on.
+#: Set in a worker when SIGTERM arrives; /readyz reports 503 and responses close from then on.
 shutting_down = asyncio.Event()
+
+
+class PortInUse(Exception):
+    """Another process listens on the address; the message names it."""
 
 
 def install_drain(seconds: float) -> None:
     """Wrap the SIGTERM handler uvicorn installed: drain for `seconds`, then hand over."""
     original = signal.getsignal(signal.SIGTERM)
-    if seconds <= 0 or not callable(original):
+    if not callable(original):
         return
     handover: Callable[..., Any] = original
     loop = asyncio.get_running_loop()
@@ -40,54 +59,97 @@ def install_drain(seconds: float) -> None:
             return
         log.info("SIGTERM: draining for %.1f s before shutting down", seconds)
         loop.call_soon_threadsafe(shutting_down.set)
-        loop.call_soon_threadsafe(loop.call_later, seconds, handover, signum, frame)
+        loop.call_soon_threadsafe(loop.call_later, max(seconds, 0.0), handover, signum, frame)
 
     signal.signal(signal.SIGTERM, drain)
 
 
-# --------------------------------------------------------------------------- several workers
+# --------------------------------------------------------------------------- sockets
 
-def _listener(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def check_port(host: str, port: int) -> None:
+    """Raise PortInUse when anything listens on (host, port), SO_REUSEPORT sockets included."""
+    probe = socket.socket(_family(host), socket.SOCK_STREAM)
+    try:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT leftovers are fine
+        probe.bind((host, port))
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise PortInUse(f"{host}:{port} is already in use (another instance of the service?); "
+                            "refusing to start") from None
+        raise
+    finally:
+        probe.close()
+
+
+def listener(host: str, port: int, reuse_port: bool) -> socket.socket:
+    sock = socket.socket(_family(host), socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
     sock.listen(2048)
-    sock.set_inheritable(True)
     return sock
 
 
-def _worker(options: dict[str, Any]) -> None:
+# --------------------------------------------------------------------------- workers
+
+def run_worker(options: dict[str, Any], limits: connections.Limits, sock: socket.socket,
+               pod_dir: Path | None) -> None:
+    """One uvicorn worker on `sock` (in this process, or a spawned child)."""
     import uvicorn
 
+    connections.configure(limits)
+    pod.set_pod_dir(pod_dir)
     config = uvicorn.Config("service.app:create_app", factory=True, **options)
-    uvicorn.Server(config).run(sockets=[_listener(config.host, config.port)])
+    uvicorn.Server(config).run(sockets=[sock])
 
 
-def serve_workers(workers: int, options: dict[str, Any]) -> int:
+def serve(options: dict[str, Any], limits: connections.Limits, workers: int, reload_interval: float,
+          reload_quiet: float, rules_dir: Path) -> int:
+    """Serve until SIGTERM or SIGINT; 2 when the port is taken."""
+    host, port = options["host"], options["port"]
+    try:
+        check_port(host, port)
+    except PortInUse as exc:
+        log.error("%s", exc)
+        return 2
+    if workers == 1:
+        run_worker(options, limits, listener(host, port, reuse_port=False), None)
+        return 0
+    return serve_workers(workers, options, limits, reload_interval, reload_quiet, rules_dir)
+
+
+def serve_workers(workers: int, options: dict[str, Any], limits: connections.Limits, reload_interval: float,
+                  reload_quiet: float, rules_dir: Path) -> int:
     """Run `workers` uvicorn processes, each with its own SO_REUSEPORT listening socket.
 
     uvicorn's own supervisor shares one socket between its workers; whichever worker
     accepts first takes the burst, so long-lived keep-alive connections (CRM pools,
     ingress controllers) pile up on one worker while the others idle (32 of 32
     connections on one of two workers was seen here). With a socket per worker the
-    kernel spreads new connections over them. A worker that dies is replaced; on
-    SIGTERM or SIGINT every worker gets the signal, drains and finishes its requests,
-    and this process exits when they have.
+    kernel spreads new connections over them. On SIGTERM or SIGINT every worker gets the
+    signal, drains and finishes its requests, and this process exits when they have.
     """
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")
-    _listener(options["host"], options["port"]).close()  # fail fast here if the port is taken
+    sockets = [listener(options["host"], options["port"], reuse_port=True) for _ in range(workers)]
+    pod_dir = Path(tempfile.mkdtemp(prefix="recovery-pod-"))
+    coordinator = pod.Coordinator(pod_dir, rules_dir, reload_interval, reload_quiet)
+    coordinator.start()
     stopping = False
 
-    def start() -> Any:
-        process = context.Process(target=_worker, args=(options,), name="recovery-worker")
+    def start(index: int) -> Any:
+        process = context.Process(target=run_worker, args=(options, limits, sockets[index], pod_dir),
+                                  name="recovery-worker")
         process.start()
         return process
 
-    processes = [start() for _ in range(workers)]
+    processes = [start(index) for index in range(workers)]
     log.info("started %d workers (one listening socket each)", workers)
 
     def forward(signum: int, frame: FrameType | None) -> None:
@@ -99,13 +161,34 @@ def serve_workers(workers: int, options: dict[str, Any]) -> int:
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
-    while True:
-        for index, process in enumerate(processes):
-            process.join(timeout=0.2)
-            if process.is_alive() or stopping:
-                continue
-            log.error("worker %s exited with %s; starting another", process.pid, process.exitcode)
-            processes[index] = start()
-        if stopping and not any(process.is_alive() for process in processes):
-            break
+    gone: set[int] = set()
+    try:
+        while True:
+            for index, process in enumerate(processes):
+                if process.is_alive() or process.pid is None or process.pid in gone:
+                    continue
+                process.join()
+                gone.add(process.pid)
+                _forget(process.pid, coordinator)
+                if not stopping:
+                    log.error("worker %s exited with %s; starting another", process.pid, process.exitcode)
+                    processes[index] = start(index)
+            if stopping and not any(process.is_alive() for process in processes):
+                break
+            if not stopping:
+                coordinator.tick([process.pid for process in processes if process.pid is not None])
+            time.sleep(0.05)
+    finally:
+        for sock in sockets:
+            sock.close()
+        shutil.rmtree(pod_dir, ignore_errors=True)
     return 0
+
+
+def _forget(pid: int, coordinator: pod.Coordinator) -> None:
+    coordinator.forget(pid)
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid, directory)  # its live gauges (the ruleset it served) go

@@ -43,10 +43,31 @@ class Settings(BaseSettings, WebhookSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     reload_interval_seconds: float = Field(default=2.0, ge=0, le=3600)
     """How often the rules directory is checked for changes; 0 turns the watcher off."""
+    reload_quiet_seconds: float = Field(default=5.0, ge=0, le=3600)
+    """A plain rules directory must stay unchanged this long before a change loads (a ConfigMap's
+    atomic `..data` swap loads at once)."""
+    max_header_bytes: int = Field(default=32 * 1024, ge=1024, le=1024 * 1024)
+    """Request line and headers of one request, in bytes (431 above)."""
+    max_headers: int = Field(default=100, ge=8, le=1000)
+    """Header lines of one request (431 above)."""
+    header_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
+    """A connection must deliver its request headers within this time (408 or closed)."""
+    idle_timeout_seconds: float = Field(default=75.0, gt=0, le=3600)
+    """A keep-alive connection without a request is closed after this time (above the usual
+    60 s of proxies and load balancers, so they close first)."""
+    max_connections: int = Field(default=1000, ge=16, le=1_000_000)
+    """Open connections per worker; above it the longest-idle one is closed, or the new one gets 503."""
+    forwarded_allow_ips: str = "127.0.0.1,::1"
+    """Proxies whose X-Forwarded-For names the client (comma-separated addresses or `*`)."""
+    auth_failures_per_minute: int = Field(default=30, ge=0, le=1_000_000)
+    """Requests with a wrong API key per minute and client address before that address gets 429
+    for every /v1 request (0 turns it off)."""
     api_keys: str = ""
     """Keys allowed to decide: comma-separated `name:key` entries (see service/auth.py)."""
     admin_keys: str = ""
-    """Keys allowed to decide and to reload the rules: `name:key` entries."""
+    """Keys allowed to decide, simulate and reload the rules: `name:key` entries."""
+    simulate_keys: str = ""
+    """Keys allowed to decide and to run simulations (POST /v1/simulations): `name:key` entries."""
     api_keys_file: Path | None = None
     """A file (a mounted Secret) with more `name:key` entries for API_KEYS."""
     admin_keys_file: Path | None = None
@@ -57,6 +78,10 @@ class Settings(BaseSettings, WebhookSettings):
     """Rules directories the console may compare against: comma-separated `name=/path` entries."""
     simulation_events: Path | None = SHIPPED_SAMPLE if SHIPPED_SAMPLE.is_file() else None
     """JSONL events a simulation replays when the request brings none (the shipped sample)."""
+    simulation_cpu_seconds: float = Field(default=30.0, gt=0, le=3600)
+    """CPU a simulation may use (it runs in a process of its own); above it the answer is 422."""
+    simulation_max_evaluations: int = Field(default=10_000_000, ge=1000, le=10_000_000_000)
+    """Events x rules (both rulesets) one simulation may evaluate; above it the request is refused."""
     shutdown_drain_seconds: float = Field(default=1.0, ge=0, le=60)
     """On SIGTERM, keep serving this long (readiness 503) before closing idle connections."""
     log_customer_fields: Literal["hash", "omit", "plain"] = "hash"
@@ -84,10 +109,10 @@ class Settings(BaseSettings, WebhookSettings):
 
     @model_validator(mode="after")
     def _keys(self) -> "Settings":
-        from .auth import KeyConfigError, KeyStore
+        from .auth import KeyConfigError
 
         try:
-            KeyStore.from_settings(self.api_keys, self.admin_keys, self.api_keys_file, self.admin_keys_file)
+            self.key_store()
         except (KeyConfigError, OSError) as exc:
             raise ValueError(str(exc)) from None
         return self
@@ -133,7 +158,8 @@ class Settings(BaseSettings, WebhookSettings):
     def key_store(self) -> "KeyStore":
         from .auth import KeyStore
 
-        return KeyStore.from_settings(self.api_keys, self.admin_keys, self.api_keys_file, self.admin_keys_file)
+        return KeyStore.from_settings(self.api_keys, self.admin_keys, self.api_keys_file, self.admin_keys_file,
+                                      self.simulate_keys)
 
     @field_validator("rules_dir")
     @classmethod

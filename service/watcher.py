@@ -1,11 +1,12 @@
-"""Watches the rules directory and reloads on change (live reload without downtime).
+"""Watches the rules directory and reloads on change (live reload without downtime), one worker alone.
 
-Polling works the same on a local directory and on a Kubernetes ConfigMap mount,
-where an update swaps the `..data` symlink atomically. Each poll first stats the
-files on the event loop thread (a few system calls); only when that changed are
-the files read and digested, and loading and compiling a changed ruleset run in a
-thread, so the event loop keeps answering; the registry swaps the new snapshot in
-only when it is complete and valid.
+Polling works the same on a local directory and on a Kubernetes ConfigMap mount.
+Each poll stats the files on the event loop thread (a few system calls); a change
+is read only once it is complete (`rulesdir.Settler`: at once for the ConfigMap's
+atomic `..data` swap, after a quiet period for a plain directory), and loading and
+compiling run in a thread, so the event loop keeps answering; the registry swaps
+the new snapshot in only when it is complete and valid. With several workers the
+supervisor watches instead, for the whole pod (`service.pod`).
 
 Why not read the files in a thread at every poll: a thread that wants the GIL
 while the event loop is busy makes the loop hand the GIL over and wait until the
@@ -20,37 +21,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 
-from .engine.registry import Registry, fingerprint, signature
+from .engine.findings import RulesetInvalid
+from .engine.registry import Registry
+from .engine.rulesdir import Settler
 
 log = logging.getLogger("service.rules")
 
 
-async def watch(registry: Registry, interval: float) -> None:
-    looked: tuple[tuple[object, ...], ...] | None = signature(registry.directory)
-    if _recent(looked):
-        looked = None
-    seen = await asyncio.to_thread(fingerprint, registry.directory)
+async def watch(registry: Registry, interval: float, quiet: float) -> None:
+    live = registry.current
+    settler = Settler(registry.directory, quiet, seen_digest=live.digest if live else None)
     while True:
         await asyncio.sleep(interval)
         try:
-            now_looks = signature(registry.directory)
-            if now_looks == looked:
-                continue
-            # A file written seconds ago is read again at the next poll too: a file system's
-            # coarse clock could give a second write of the same size the same times.
-            looked = None if _recent(now_looks) else now_looks
-            now = await asyncio.to_thread(fingerprint, registry.directory)
-            if now != seen:
-                seen = now
-                await asyncio.to_thread(registry.reload)
+            change = settler.poll()
+            if isinstance(change, RulesetInvalid):
+                registry.record_failure(tuple(change.findings))
+            elif change is not None:
+                await asyncio.to_thread(registry.load, change)
         except asyncio.CancelledError:
             raise
         except Exception:  # the watcher must outlive any single failure
             log.exception("rules watcher failed; it keeps watching")
-
-
-def _recent(looks: tuple[tuple[object, ...], ...], seconds: float = 5.0) -> bool:
-    changed = [entry[5] for entry in looks if len(entry) == 6]
-    return not changed or time.time_ns() - max(changed) < seconds * 1e9  # type: ignore[operator]

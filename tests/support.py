@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -70,8 +71,9 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path, path: str 
 
 @contextlib.contextmanager
 def running_server(name: str, rules_dir: Path = RULES, env: dict[str, str] | None = None,
-                   ready_path: str = "/livez") -> Iterator[Server]:
-    """Start `recovery serve` (the real uvicorn server) and stop it with SIGTERM afterwards.
+                   ready_path: str = "/livez", nofile: int | None = None) -> Iterator[Server]:
+    """Start `recovery serve` (the real uvicorn server) and stop it with SIGTERM afterwards;
+    `nofile` caps the descriptors the server may open (soft and hard limit).
 
     The ledger is off unless `env` turns it on (tests/ledger do, each with its own database
     and spool): tests about other things reuse event ids freely, which idempotency would answer
@@ -84,8 +86,9 @@ def running_server(name: str, rules_dir: Path = RULES, env: dict[str, str] | Non
                    "RECOVERY_HOST": "127.0.0.1", "RECOVERY_LEDGER_URL": "off", **(env or {})}
     environment.pop("PORT", None)
     with log.open("wb") as sink:
+        limit = (lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))) if nofile else None
         process = subprocess.Popen([sys.executable, "-m", "service.cli", "serve"], env=environment,
-                                   stdout=sink, stderr=subprocess.STDOUT, cwd=ROOT)
+                                   stdout=sink, stderr=subprocess.STDOUT, cwd=ROOT, preexec_fn=limit)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_ready(url, process, log, ready_path)

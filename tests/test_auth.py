@@ -54,7 +54,7 @@ def test_decide_key_cannot_reload(secured_server: Server) -> None:
 def test_valid_keys_decide(secured_server: Server, headers: dict[str, str]) -> None:
     response = call(secured_server, "POST", "/v1/decisions", CONTRACT_EXAMPLE, headers)
     assert response.status_code == 200
-    assert response.json()["mix"]["refund"]["amount"] == "40.00"
+    assert response.json()["mix"]["refund"]["amount"] == "17.00"
 
 
 def test_admin_key_reloads(secured_server: Server) -> None:

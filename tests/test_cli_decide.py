@@ -30,7 +30,7 @@ def test_decide_reads_stdin_and_explains() -> None:
     result = run_cli("decide", "-", "--explain", stdin=json.dumps(CONTRACT_EXAMPLE).encode())
     assert result.returncode == 0
     body = json.loads(result.stdout)
-    assert any(rule["id"] == "outcome-firm-sev4" and not rule["matched"] for rule in body["explain"]["rules"])
+    assert any(rule["id"] == "outcome-value-partial" and not rule["matched"] for rule in body["explain"]["rules"])
 
 
 def test_decide_refuses_a_bad_event_with_the_field() -> None:
@@ -47,3 +47,10 @@ def test_decide_reports_rules_that_do_not_load(tmp_path: Path) -> None:
     result = run_cli("decide", "-", "--rules", str(tmp_path), stdin=json.dumps(CONTRACT_EXAMPLE).encode())
     assert result.returncode == 2
     assert "ruleset.yaml" in result.stderr.decode()
+
+
+def test_the_readmes_sample_event_decides() -> None:
+    result = run_cli("decide", str(ROOT / "samples" / "event.json"), "--pretty")
+    assert result.returncode == 0, result.stderr.decode()
+    body = json.loads(result.stdout)
+    assert body["event_id"] == "crm-48213" and body["mix"]["refund"] == {"amount": "17.00", "currency": "EUR"}

@@ -1,12 +1,17 @@
-"""POST /v1/decisions and friends over real HTTP, as CONTRACT.md describes them."""
+"""POST /v1/decisions and friends over real HTTP, as docs/contract.md describes them."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+
+from tests.support import ROOT
 
 CONTRACT_EXAMPLE: dict[str, Any] = {
     "event_id": "crm-48213",
@@ -38,19 +43,25 @@ def test_contract_example_has_every_contract_field(client: httpx.Client) -> None
     assert set(body["ruleset"]) == {"name", "version", "digest"}
     assert body["ruleset"]["digest"].startswith("sha256:")
     mix = body["mix"]
-    assert mix["refund"] == {"amount": "40.00", "currency": "EUR"}
-    assert mix["credit"] == {"amount": "10.00", "currency": "EUR", "expires_in_days": 180}
-    assert mix["discount"] == {"percent": 15, "valid_days": 60}
+    # The parcel arrived (value received): 15% back, and the customer asked for a refund, so the
+    # fair-floor credit is paid as money too and no voucher-like discount comes with it.
+    assert mix["refund"] == {"amount": "17.00", "currency": "EUR"}
+    assert mix["credit"] is None and mix["discount"] is None
     assert mix["apology"] == {"level": "sincere", "from": "agent", "explanation": True}
-    assert body["estimated_cost"] == {"amount": "53.00", "currency": "EUR"}
+    assert body["estimated_cost"] == {"amount": "17.00", "currency": "EUR"}
     justice = body["justice"]
-    assert justice["distributive"] == {"addressed": True, "by": ["refund", "credit", "discount"]}
-    assert justice["procedural"] == {"addressed": True, "respond_within_minutes": 20, "follow_up_within_hours": 24}
+    assert justice["distributive"] == {"addressed": True, "by": ["refund"]}
+    assert justice["procedural"] == {"addressed": True, "respond_within_minutes": 10, "follow_up_within_hours": 24}
     assert justice["interactional"] == {"addressed": True, "by": ["apology", "explanation"]}
-    assert body["approval"] == {"required": False, "level": "agent", "reasons": []}
+    approval = body["approval"]
+    assert {key: approval[key] for key in ("required", "level", "reasons")} == {
+        "required": False, "level": "agent", "reasons": []}
+    assert approval["agent_may_offer_now"]["refund"] == {"amount": "17.00", "currency": "EUR"}
     assert body["process_recovery"] == {"root_cause_review": False}
     assert all(set(rule) == {"id", "description"} for rule in body["rules_fired"])
-    assert "outcome-firm-sev3" in [rule["id"] for rule in body["rules_fired"]]
+    assert "outcome-value-full" in [rule["id"] for rule in body["rules_fired"]]
+    assert body["owed"] == [] and body["alternatives"] == [] and body["not_assessed"] == []
+    assert body["messages"]["locale"] == "en" and "late delivery" in body["messages"]["apology"]
 
 
 def test_same_event_gives_the_same_bytes(client: httpx.Client) -> None:
@@ -200,7 +211,7 @@ def test_ruleset_route_lists_rules_and_catalogues(client: httpx.Client) -> None:
     assert body["digest"].startswith("sha256:")
     assert body["loaded_at"]
     ids = [rule["id"] for rule in body["rules"]]
-    assert "outcome-firm-sev3" in ids and len(ids) == len(set(ids))
+    assert "outcome-value-full" in ids and len(ids) == len(set(ids))
     assert all(rule["description"] for rule in body["rules"])
     assert body["catalogues"]["tiers"] == ["standard", "silver", "gold", "platinum"]
     assert body["catalogues"]["failure_types"]["double_charge"]["category"] == "outcome"
@@ -216,24 +227,71 @@ def test_probes(client: httpx.Client) -> None:
 def test_explain_lists_why_rules_did_not_match(client: httpx.Client) -> None:
     body = client.post("/v1/decisions?explain=true", json=CONTRACT_EXAMPLE).json()
     rules = {rule["id"]: rule for rule in body["explain"]["rules"]}
-    assert rules["outcome-firm-sev3"]["matched"] is True
-    failed = rules["outcome-firm-sev4"]["failed"]
-    assert failed["field"] == "failure.severity" and failed["saw"] == 3
-    assert body["explain"]["components"]["refund"]["set_by"] == ["outcome-firm-sev3"]
+    assert rules["outcome-value-full"]["matched"] is True
+    failed = rules["outcome-value-partial"]["failed"]
+    assert failed["field"] == "failure.value_received" and failed["saw"] == "full"
+    refund = body["explain"]["components"]["refund"]
+    assert refund["set_by"] == ["outcome-value-full", "customer-asks-for-money-back"]
+    assert refund["combined"] == "12.00" and refund["goodwill"] == "17.00" and refund["owed"] == "0.00"
+    assert body["explain"]["order_of_operations"][0] == "owed lines"
     plain = client.post("/v1/decisions", json=CONTRACT_EXAMPLE).json()
     assert {k: v for k, v in body.items() if k != "explain"} == plain
     problem(client.post("/v1/decisions?explain=maybe", json=CONTRACT_EXAMPLE), 422)
 
 
 def test_explain_says_which_limit_clipped_a_component(client: httpx.Client) -> None:
-    event = {"failure": {"type": "late_delivery", "severity": 4, "root_cause": "provider"},
+    event = {"failure": {"type": "late_delivery", "severity": 4, "root_cause": "provider", "value_received": "none"},
              "customer": {"tier": "platinum"}, "order": {"amount": {"amount": "20.00", "currency": "EUR"}}}
     body = client.post("/v1/decisions?explain=true", json=event).json()
     credit = body["explain"]["components"]["credit"]
-    assert credit["set_by"] == ["tier-platinum-personal"]
-    assert credit["clipped_by"] == ["credit.max_percent_of_order", "total.max_percent_of_order"]
-    assert body["explain"]["components"]["refund"] == {"set_by": ["outcome-firm-sev4"], "clipped_by": []}
+    assert credit["set_by"] == ["fair-floor-credit", "tier-platinum-personal"]
+    assert credit["added_by"] == [{"rule": "tier-platinum-personal", "amount": "10.00"}]
+    assert credit["combined"] == "5.00" and credit["after_add"] == "15.00" and credit["goodwill"] == "10.00"
+    assert credit["clipped_by"] == ["total.max_percent_of_order"]
+    assert body["explain"]["components"]["refund"]["set_by"] == ["outcome-value-none"]
+    assert body["explain"]["components"]["refund"]["clipped_by"] == []
     rules = {rule["id"]: rule for rule in body["explain"]["rules"]}
     assert rules["customer-caused-explain"]["failed"] == {
         "condition": "failure.root_cause == customer", "line": rules["customer-caused-explain"]["failed"]["line"],
         "field": "failure.root_cause", "saw": "provider"}
+
+
+EXPERT_EVENTS = [
+    {"event_id": "overcharge", "failure": {"type": "billing_error", "severity": 2, "root_cause": "customer",
+                                           "amount_at_stake": {"amount": "4.00", "currency": "EUR"}},
+     "order": {"amount": {"amount": "60.00", "currency": "EUR"}}, "context": {"locale": "id"}},
+    {"event_id": "bike", "failure": {"type": "damaged_item", "severity": 4, "root_cause": "provider"},
+     "order": {"amount": {"amount": "5000.00", "currency": "EUR"}},
+     "context": {"customer_request": "refund", "already_done": ["apologised"], "locale": "zh-CN"}},
+    {"event_id": "outage", "failure": {"type": "service_outage", "severity": 3, "root_cause": "provider"},
+     "order": {"amount": {"amount": "100.00", "currency": "CHF"}},
+     "facts": {"downtime_hours": 72, "sla_credit_percent": 25}},
+]
+
+
+def test_the_new_fields_decide_the_same_on_single_batch_and_cli(client: httpx.Client, tmp_path: Path) -> None:
+    singles = [client.post("/v1/decisions", json=event) for event in EXPERT_EVENTS]
+    assert all(response.status_code == 200 for response in singles)
+    batch = client.post("/v1/decisions:batch", json={"events": EXPERT_EVENTS}).json()["results"]
+    assert [item["decision"] for item in batch] == [response.json() for response in singles]
+    for event, response in zip(EXPERT_EVENTS, singles):
+        path = tmp_path / f"{event['event_id']}.json"
+        path.write_text(json.dumps(event))
+        cli = subprocess.run([sys.executable, "-m", "service.cli", "decide", str(path)], capture_output=True,
+                             cwd=ROOT, timeout=60)
+        assert cli.stdout.rstrip(b"\n") == response.content
+    overcharge, bike, outage = (response.json() for response in singles)
+    assert overcharge["owed"][0]["amount"] == {"amount": "4.00", "currency": "EUR"}
+    assert overcharge["messages"]["locale"] == "id"
+    assert [option["id"] for option in bike["alternatives"]] == ["replace", "refund"]
+    assert bike["mix"]["replacement"] is None and bike["mix"]["refund"]["amount"] == "5000.00"
+    assert outage["owed"][0]["kind"] == "contractual" and outage["mix"]["credit"]["currency"] == "CHF"
+
+
+def test_a_fact_that_is_not_declared_is_a_422_naming_the_declared_ones(client: httpx.Client) -> None:
+    body = problem(client.post("/v1/decisions", json={**EXPERT_EVENTS[2], "facts": {"flight_distance_km": 1840}}),
+                   422)
+    assert body["errors"][0]["loc"] == ["facts", "flight_distance_km"]
+    assert "downtime_hours" in body["errors"][0]["msg"] and "sla_credit_percent" in body["errors"][0]["msg"]
+    body = problem(client.post("/v1/decisions", json={**EXPERT_EVENTS[2], "facts": {"downtime_hours": True}}), 422)
+    assert body["errors"][0]["loc"] == ["facts", "downtime_hours"]

@@ -82,8 +82,8 @@ def test_decision_line_masks_customer_fields_and_keeps_free_text_and_keys_out(lo
         decision = http.post("/v1/decisions", json=CONTRACT_EXAMPLE, headers={"X-API-Key": API_KEY}).json()
     line = wait_for_line(logged, lambda l: l["msg"] == "decision" and l["decision_id"] == decision["decision_id"])
     assert line["event_id"] == "crm-48213"
-    assert line["refund"] == {"amount": "40.00", "currency": "EUR"} and line["approval"] == "agent"
-    assert "outcome-firm-sev3" in line["rules_fired"]
+    assert line["refund"] == {"amount": "17.00", "currency": "EUR"} and line["approval"] == "agent"
+    assert "outcome-value-full" in line["rules_fired"]
     assert line["customer_id"].startswith("h:") and "c-1009" not in json.dumps(line)
     everything = logged.logs()
     assert "parcel 4 days late" not in everything  # free text is never logged
@@ -123,7 +123,7 @@ def test_metrics_count_decisions_components_rules_and_latency(logged: Server) ->
     assert delta("recovery_decisions_total", outcome="decided", root_cause="provider") == 3
     assert delta("recovery_decisions_total", outcome="invalid", root_cause="provider") == 1
     assert delta("recovery_decision_components_total", component="refund") == 3
-    assert delta("recovery_rule_fires_total", rule="outcome-firm-sev3") == 3
+    assert delta("recovery_rule_fires_total", rule="outcome-value-full") == 3
     assert delta("recovery_decision_seconds_count") == 3
     assert delta("recovery_http_requests_total", route="/v1/decisions", method="POST", status="200") == 3
     assert metric(after, "recovery_ruleset_reloads_total", result="loaded") >= 1

@@ -23,7 +23,12 @@ def test_spec_carries_the_contract_routes_and_fields() -> None:
                          ("/livez", "get"), ("/readyz", "get"), ("/healthz", "get")]:
         assert method in spec["paths"][path]
     schemas = spec["components"]["schemas"]
-    assert set(schemas["FailureEvent"]["properties"]) == {"event_id", "failure", "customer", "order", "context"}
+    assert set(schemas["FailureEvent"]["properties"]) == {"event_id", "failure", "customer", "order", "context",
+                                                          "facts"}
+    assert {"amount_at_stake", "value_received"} <= set(schemas["Failure"]["properties"])
+    assert {"already_done", "locale"} <= set(schemas["Context"]["properties"])
+    assert {"owed", "alternatives", "messages", "not_assessed", "costs"} <= set(schemas["Decision"]["properties"])
+    assert "agent_may_offer_now" in schemas["ApprovalOut"]["properties"]
     assert schemas["FailureEvent"]["additionalProperties"] is False
     assert set(schemas["Decision"]["required"]) >= {"decision_id", "event_id", "ruleset", "mix", "estimated_cost",
                                                      "justice", "approval", "process_recovery", "rules_fired"}

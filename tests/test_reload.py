@@ -36,6 +36,9 @@ def eventually(check: Callable[[], bool], timeout: float = 15) -> None:
     raise AssertionError("condition not met in time")
 
 
+BAND = "            - {{from: 3, percent_of_order: {}}}\n"
+
+
 def refund(http: httpx.Client) -> str:
     return http.post("/v1/decisions", json=CONTRACT_EXAMPLE).json()["mix"]["refund"]["amount"]
 
@@ -43,25 +46,25 @@ def refund(http: httpx.Client) -> str:
 def test_a_changed_file_is_picked_up_and_a_broken_one_is_refused(tmp_path: Path) -> None:
     rules = copy_rules(tmp_path / "rules")
     with running_server("reload-edit", rules, env=FAST, ready_path="/readyz") as server, server.client() as http:
-        assert refund(http) == "40.00"
+        assert refund(http) == "17.00"
         first = http.get("/v1/ruleset").json()["digest"]
         outcome = rules / "20-outcome.yaml"
-        outcome.write_text(outcome.read_text().replace("refund: {percent_of_order: 50}",
-                                                       "refund: {percent_of_order: 60}"))
-        eventually(lambda: refund(http) == "48.00")
+        outcome.write_text(outcome.read_text().replace("            - {from: 3, percent_of_order: 15}\n",
+                                                       "            - {from: 3, percent_of_order: 25}\n"))
+        eventually(lambda: refund(http) == "25.00")
         second = http.get("/v1/ruleset").json()
         assert second["digest"] != first and second["last_reload_failure"] is None
 
-        outcome.write_text(outcome.read_text().replace("failure.severity: 3", "failure.sevrity: 3"))
+        outcome.write_text(outcome.read_text().replace("failure.severity: 1", "failure.sevrity: 1", 1))
         eventually(lambda: http.get("/v1/ruleset").json()["last_reload_failure"] is not None)
         view = http.get("/v1/ruleset").json()
         assert view["digest"] == second["digest"]
         finding = view["last_reload_failure"]["findings"][0]
-        assert finding["file"] == "20-outcome.yaml" and finding["rule_id"] == "outcome-firm-sev3"
+        assert finding["file"] == "20-outcome.yaml" and finding["rule_id"] == "outcome-value-full-token"
         assert "failure.severity" in finding["hint"]
         ready = http.get("/readyz").json()
         assert ready["status"] == "ready" and ready["last_reload_failure"]["findings"]
-        assert refund(http) == "48.00"
+        assert refund(http) == "25.00"
         assert "rules reload failed" in server.logs()
 
 
@@ -82,15 +85,15 @@ def test_configmap_symlink_swap_is_picked_up(tmp_path: Path) -> None:
     v1 = copy_rules(tmp_path / "v1")
     v2 = copy_rules(tmp_path / "v2")
     (v2 / "20-outcome.yaml").write_text((v2 / "20-outcome.yaml").read_text().replace(
-        "refund: {percent_of_order: 50}", "refund: {percent_of_order: 45}"))
+        "            - {from: 3, percent_of_order: 15}\n", "            - {from: 3, percent_of_order: 20}\n"))
     mount = tmp_path / "mount"
     mount.mkdir()
     configmap_dir(mount, "2026_11_23_01", v1)
     with running_server("reload-configmap", mount, env=FAST, ready_path="/readyz") as server, \
             server.client() as http:
-        assert refund(http) == "40.00"
+        assert refund(http) == "17.00"
         configmap_dir(mount, "2026_11_23_02", v2)
-        eventually(lambda: refund(http) == "36.00")
+        eventually(lambda: refund(http) == "21.00")
 
 
 def test_forced_reload_needs_the_admin_scope_and_reports_findings(tmp_path: Path) -> None:
@@ -99,11 +102,13 @@ def test_forced_reload_needs_the_admin_scope_and_reports_findings(tmp_path: Path
     with running_server("reload-forced", rules, env=env, ready_path="/readyz") as server, server.client() as http:
         admin = {"X-API-Key": ADMIN_KEY}
         assert http.post("/v1/ruleset:reload", headers={"X-API-Key": API_KEY}).status_code == 403
-        (rules / "ruleset.yaml").write_text((rules / "ruleset.yaml").read_text().replace(
-            'version: "2026.11.1"', 'version: "2026.11.2"'))
+        header = (rules / "ruleset.yaml").read_text()
+        version = http.get("/v1/ruleset", headers=admin).json()["version"]
+        assert f'version: "{version}"' in header
+        (rules / "ruleset.yaml").write_text(header.replace(f'version: "{version}"', 'version: "2099.1.1"'))
         loaded = http.post("/v1/ruleset:reload", headers=admin)
         assert loaded.status_code == 200 and loaded.json()["status"] == "loaded"
-        assert http.get("/v1/ruleset", headers=admin).json()["version"] == "2026.11.2"
+        assert http.get("/v1/ruleset", headers=admin).json()["version"] == "2099.1.1"
         (rules / "broken.yaml").write_text("rules:\n  - id: broken\n    then: {refund: {}}\n")
         refused = http.post("/v1/ruleset:reload", headers=admin)
         assert refused.status_code == 422
@@ -114,19 +119,18 @@ def test_forced_reload_needs_the_admin_scope_and_reports_findings(tmp_path: Path
 
 def test_no_request_fails_while_rulesets_change_under_load(tmp_path: Path) -> None:
     versions = {}
-    for percent in (50, 55, 60):
+    for percent in (15, 20, 25):
         source = copy_rules(tmp_path / f"p{percent}")
         outcome = source / "20-outcome.yaml"
-        outcome.write_text(outcome.read_text().replace("refund: {percent_of_order: 50}",
-                                                       f"refund: {{percent_of_order: {percent}}}"))
+        outcome.write_text(outcome.read_text().replace(BAND.format(15), BAND.format(percent)))
         versions[percent] = source
     broken = copy_rules(tmp_path / "broken")
     (broken / "20-outcome.yaml").write_text("rules:\n  - id: [not, a, slug]\n")
-    expected = {50: "40.00", 55: "44.00", 60: "48.00"}
+    expected = {15: "17.00", 20: "21.00", 25: "25.00"}  # 80 EUR x percent + the 5 EUR credit
 
     mount = tmp_path / "mount"
     mount.mkdir()
-    configmap_dir(mount, "v0", versions[50])
+    configmap_dir(mount, "v0", versions[15])
     env = {**FAST, "RECOVERY_WORKERS": "2"}
     with running_server("reload-stress", mount, env=env, ready_path="/readyz") as server:
         seen: list[tuple[int, str | None, str | None]] = []
@@ -148,7 +152,7 @@ def test_no_request_fails_while_rulesets_change_under_load(tmp_path: Path) -> No
         for thread in threads:
             thread.start()
         swaps = 0
-        order = [55, "broken", 60, 50, "broken", 55] * 5
+        order = [20, "broken", 25, 15, "broken", 20] * 5
         for step, choice in enumerate(order):
             source = broken if choice == "broken" else versions[choice]
             configmap_dir(mount, f"v{step + 1}", source)
@@ -159,7 +163,7 @@ def test_no_request_fails_while_rulesets_change_under_load(tmp_path: Path) -> No
         for thread in threads:
             thread.join()
         with server.client() as http:  # the last valid version is live in every worker
-            assert {refund(http) for _ in range(20)} == {"44.00"}
+            assert {refund(http) for _ in range(20)} == {"21.00"}
 
     digests = {}
     from service.engine.loader import load_dir

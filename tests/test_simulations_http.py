@@ -11,8 +11,8 @@ import pytest
 from tests.support import RULES, running_server
 from tests.test_decisions_http import CONTRACT_EXAMPLE
 
-RAISED = (RULES / "20-outcome.yaml").read_text().replace("refund: {percent_of_order: 50}",
-                                                           "refund: {percent_of_order: 60}")
+RAISED = (RULES / "20-outcome.yaml").read_text().replace("            - {from: 3, percent_of_order: 15}\n",
+                                                           "            - {from: 3, percent_of_order: 25}\n")
 
 
 def test_a_pasted_file_is_compared_on_the_shipped_sample(client: httpx.Client) -> None:
@@ -36,12 +36,12 @@ def test_the_request_can_bring_its_own_events_and_ask_for_html(client: httpx.Cli
 
 
 def test_a_broken_candidate_is_a_422_with_findings(client: httpx.Client) -> None:
-    broken = RAISED.replace("failure.severity: 3", "failure.sevrity: 3")
+    broken = RAISED.replace("failure.severity: 1", "failure.sevrity: 1", 1)
     response = client.post("/v1/simulations", json={"candidate": {"files": {"20-outcome.yaml": broken}}})
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
     finding = response.json()["findings"][0]
-    assert finding["file"] == "20-outcome.yaml" and finding["rule_id"] == "outcome-firm-sev3" and finding["line"]
+    assert finding["file"] == "20-outcome.yaml" and finding["rule_id"] == "outcome-value-full-token" and finding["line"]
 
 
 @pytest.mark.parametrize("body", [

@@ -1,4 +1,5 @@
-"""The rules watcher's cheap check: a change is seen from stat() alone, without reading files."""
+"""The rules watcher's cheap check (a change is seen from stat() alone, without reading files) and
+when a change counts as complete (`rulesdir.Settler`)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import shutil
 import time
 from pathlib import Path
 
-from service.engine.registry import signature
-from service.watcher import _recent
+from service.engine.loader import digest_of
+from service.engine.rulesdir import Settler, read, signature
 
 RULES = Path(__file__).resolve().parent.parent / "rules"
 
@@ -17,6 +18,16 @@ def _copy(tmp_path: Path) -> Path:
     directory = tmp_path / "rules"
     shutil.copytree(RULES, directory)
     return directory
+
+
+def _mount(mount: Path, version: Path) -> Path:
+    """A ConfigMap-style mount of `version`: the files are links through `..data`."""
+    mount.mkdir()
+    (mount / "..data").symlink_to(version)
+    for name in os.listdir(version):
+        if name.endswith(".yaml"):
+            (mount / name).symlink_to(Path("..data") / name)
+    return mount
 
 
 def test_a_same_size_rewrite_with_the_old_modification_time_is_still_seen(tmp_path: Path) -> None:
@@ -35,12 +46,7 @@ def test_a_same_size_rewrite_with_the_old_modification_time_is_still_seen(tmp_pa
 
 def test_a_configmap_swap_and_a_new_or_removed_file_are_seen(tmp_path: Path) -> None:
     first, second = _copy(tmp_path / "a"), _copy(tmp_path / "b")
-    mount = tmp_path / "mount"
-    mount.mkdir()
-    (mount / "..data").symlink_to(first)
-    for name in os.listdir(first):
-        if name.endswith(".yaml"):
-            (mount / name).symlink_to(Path("..data") / name)
+    mount = _mount(tmp_path / "mount", first)
     before = signature(mount)
     (mount / "..data_tmp").symlink_to(second)
     os.replace(mount / "..data_tmp", mount / "..data")  # what the kubelet does
@@ -53,16 +59,30 @@ def test_a_configmap_swap_and_a_new_or_removed_file_are_seen(tmp_path: Path) -> 
     assert signature(mount) == swapped
 
 
-def test_an_unreadable_directory_has_its_own_signature_and_files_just_written_count_as_recent(
-        tmp_path: Path) -> None:
-    directory = _copy(tmp_path)
+def test_an_unreadable_directory_has_its_own_signature(tmp_path: Path) -> None:
     assert signature(tmp_path / "missing")[0][0] == "unreadable"
-    assert _recent(signature(directory))  # just copied
-    old = time.time() - 60
-    for path in directory.glob("*.yaml"):
-        os.utime(path, (old, old))
-    # utime itself changes the change time, which only the clock can move: still recent
-    assert _recent(signature(directory))
-    settled_ns = time.time_ns() - 60 * 10**9
-    assert not _recent((("20-outcome.yaml", 1, 2, 300, settled_ns, settled_ns),))
-    assert _recent(())  # no files (mid-swap): look again next time
+
+
+def test_a_plain_directory_counts_as_changed_only_once_it_has_been_quiet(tmp_path: Path) -> None:
+    directory = _copy(tmp_path)
+    settler = Settler(directory, quiet=5.0, seen_digest=digest_of(read(directory)))
+    assert settler.poll(now=0.0) is None  # nothing new
+    target = directory / "20-outcome.yaml"
+    target.write_text(target.read_text().replace("percent_of_order: 50", "percent_of_order: 60"))
+    assert settler.poll(now=10.0) is None  # just seen changing
+    assert settler.poll(now=14.0) is None  # still within the quiet period
+    change = settler.poll(now=15.5)
+    assert isinstance(change, dict) and b"percent_of_order: 60" in change["20-outcome.yaml"]
+    assert settler.poll(now=30.0) is None  # returned once
+
+
+def test_a_configmap_swap_counts_at_once_and_reads_through_data(tmp_path: Path) -> None:
+    first, second = _copy(tmp_path / "a"), _copy(tmp_path / "b")
+    (second / "60-extra.yaml").write_text("rules: []\n")
+    mount = _mount(tmp_path / "mount", first)
+    settler = Settler(mount, quiet=60.0, seen_digest=digest_of(read(mount)))
+    assert settler.poll(now=0.0) is None
+    (mount / "..data_tmp").symlink_to(second)
+    os.replace(mount / "..data_tmp", mount / "..data")  # no top-level link for 60-extra.yaml yet
+    change = settler.poll(now=0.1)
+    assert isinstance(change, dict) and "60-extra.yaml" in change  # the whole new version, at once

@@ -13,8 +13,9 @@ from fastapi import APIRouter, Request
 from pydantic import ValidationError
 from starlette.responses import Response
 
-from ..models import FailureEvent
-from ..problems import from_validation
+from .. import strictjson
+from ..models import event_from_json
+from ..problems import from_refused, from_validation
 from .body import read_json
 
 router = APIRouter(include_in_schema=False)
@@ -26,7 +27,9 @@ NOOP_BODY = b'{"status":"ok"}'
 async def post_noop(request: Request) -> Response:
     body = await read_json(request, request.app.state.settings.body_timeout_seconds)
     try:
-        FailureEvent.model_validate_json(body)
+        event_from_json(body)
+    except strictjson.JSONRefused as exc:
+        raise from_refused(exc) from None
     except ValidationError as exc:
         raise from_validation(exc) from None
     return Response(NOOP_BODY, media_type="application/json")

@@ -4,7 +4,8 @@ uvicorn sets no body limit, so `BodyLimit` (pure ASGI middleware) refuses a
 declared Content-Length over the route's limit before reading anything, and
 counts streamed bytes for chunked bodies. `read_json()` is what routes call: it
 checks the media type (415), reads the body within the deadline (408) and returns
-the raw bytes, which pydantic parses (JSON numbers become exact Decimals).
+the raw bytes, which routes read with `service.strictjson` (exact numbers, duplicate
+keys refused) before validating them.
 """
 
 from __future__ import annotations

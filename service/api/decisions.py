@@ -8,9 +8,7 @@ hand-off cost. Throughput comes from worker processes.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
-from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -20,8 +18,9 @@ from starlette.responses import Response
 
 from ..engine.registry import Registry, Snapshot
 from ..engine.runtime import EngineError
-from ..models import BatchRequest, BatchResponse, Decision, FailureEvent
-from ..problems import ProblemError, from_errors, from_validation, responses, validation_errors
+from .. import strictjson
+from ..models import BatchRequest, BatchResponse, Decision, FailureEvent, event_from_json
+from ..problems import ProblemError, from_errors, from_refused, from_validation, responses, validation_errors
 from ..recovery.decide import EventRejected, decide
 from . import ledgered, record
 from .body import read_json
@@ -107,7 +106,10 @@ async def post_decision(request: Request) -> Response:
     ledgered.refuse_if_full(ledger)
     started = time.perf_counter()
     try:
-        sent = FailureEvent.model_validate_json(body)
+        sent = event_from_json(body)
+    except strictjson.JSONRefused as exc:
+        record.refused("invalid")
+        raise from_refused(exc) from None
     except ValidationError as exc:
         record.refused("invalid")
         raise from_validation(exc) from None
@@ -134,20 +136,16 @@ async def post_decision(request: Request) -> Response:
 
 
 def _parse_batch(body: bytes) -> list[Any]:
-    # Each event is validated on its own, so the outer body is parsed here, with
-    # floats kept as exact Decimals as the single-event route's parser does.
+    # Each event is validated on its own, so the outer body is read here by the same
+    # reader as the single-event route's (event_from_json).
     try:
-        parsed = json.loads(body, parse_float=Decimal, parse_constant=_reject_constant)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise ProblemError(400, "malformed-json", f"the request body is not valid JSON: {exc}") from None
+        parsed = strictjson.loads(body)
+    except strictjson.JSONRefused as exc:
+        raise from_refused(exc) from None
     try:
         return BatchRequest.model_validate(parsed).events
     except ValidationError as exc:
         raise from_validation(exc, "batch") from None
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
 
 
 @router.post(
@@ -161,6 +159,11 @@ def _reject_constant(name: str) -> Any:
         "application/json": {"schema": {"$ref": "#/components/schemas/BatchRequest"}}}}},
 )
 async def post_batch(request: Request) -> Response:
+    if flag(request, "explain"):
+        # An explanation per event of a 1,000-event batch would cost a worker seconds: say so.
+        raise ProblemError(422, "explain-not-supported", "query.explain: the batch route does not explain; send "
+                           "the event to POST /v1/decisions?explain=true", title="Invalid request",
+                           errors=[{"loc": ["query", "explain"], "msg": "not supported on the batch route"}])
     ledger = request.app.state.ledger
     if ledger is not None and request.headers.get(ledgered.KEY_HEADER) is not None:
         raise ProblemError(422, "invalid-idempotency-key", "Idempotency-Key is not taken on the batch route: give "
@@ -171,9 +174,20 @@ async def post_batch(request: Request) -> Response:
     ledgered.refuse_if_full(ledger)
     events = _parse_batch(body)
     registry = request.app.state.registry
+    held = registry.acquire()  # one revision decides the whole batch, and stays alive until it is done
+    try:
+        payload = await _decide_all(request, registry, held or snapshot, events)
+    finally:
+        registry.release(held)
+    return Response(orjson.dumps(payload), media_type="application/json")
+
+
+async def _decide_all(request: Request, registry: Registry, snapshot: Snapshot, events: list[Any]) -> dict[str, Any]:
+    """Decide every event; with the ledger on, their claims (by event_id) and records are settled together."""
+    ledger = request.app.state.ledger
+    mask = request.app.state.mask
     results: list[dict[str, Any]] = []
     decided = 0
-    mask = request.app.state.mask
     settling: list[tuple[int, FailureEvent, float, Any]] = []
     for index, raw in enumerate(events):
         started = time.perf_counter()
@@ -219,5 +233,4 @@ async def post_batch(request: Request) -> Response:
                 item["decision"] = orjson.Fragment(outcome.payload)
             else:
                 record.decided(event, item["decision"], elapsed, mask, "batch")
-    payload = {"results": results, "decided": decided, "rejected": len(results) - decided}
-    return Response(orjson.dumps(payload), media_type="application/json")
+    return {"results": results, "decided": decided, "rejected": len(results) - decided}

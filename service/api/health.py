@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict
 from starlette.responses import Response
 
-from .. import metrics
+from .. import metrics, pod
 from ..server import shutting_down
 from ..problems import ProblemError, responses
 from .ruleset import describe
@@ -43,6 +43,9 @@ def _ready(request: Request) -> Response:
                            title="Ledger full", headers={"Retry-After": "10"}, extra={"ledger": detail})
     body: dict[str, Any] = {"status": "ready", "ruleset": describe(snapshot), "last_reload_failure": failure,
                             "ledger": detail}
+    shared = pod.pod_dir()
+    if shared is not None:
+        body["pod"] = pod.served(shared)  # the revision every worker of this pod serves
     return Response(orjson.dumps(body), media_type="application/json")
 
 

@@ -10,6 +10,8 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict
 from starlette.responses import Response
 
+from .. import pod
+from ..engine import facts as facts_module
 from ..engine.registry import Registry, Snapshot
 from ..problems import ProblemError, responses
 from .decisions import live
@@ -25,6 +27,11 @@ class RulesetView(BaseModel):
     loaded_at: str
     rules: list[dict[str, Any]]
     catalogues: dict[str, Any]
+    facts: dict[str, Any] = {}
+    """The facts events may carry under `facts`: name -> type, description, what values it takes."""
+    currency: dict[str, Any] | None = None
+    alternatives: list[dict[str, Any]] = []
+    locales: dict[str, Any] = {}
 
 
 class ReloadView(BaseModel):
@@ -53,6 +60,15 @@ def view(registry: Registry, snapshot: Snapshot) -> dict[str, Any]:
         "rules": [{"id": rule.id, "description": rule.description, "file": rule.file, "line": rule.line}
                   for rule in ruleset.rules],
         "catalogues": ruleset.catalogues.model_dump(mode="json"),
+        "facts": {name: {"type": fact.type, "description": fact.description, "expects": facts_module.describe(fact),
+                         **fact.model_dump(mode="json", exclude_none=True, exclude={"type", "description",
+                                                                                    "max_length"}),
+                         **({"max_length": fact.max_length} if fact.type == "text" else {})}
+                  for name, fact in ruleset.facts.items()},
+        "currency": ruleset.currency.model_dump(mode="json") if ruleset.currency else None,
+        "alternatives": [alternative.model_dump(mode="json") for alternative in ruleset.alternatives],
+        "locales": {"default": (ruleset.messages.default_locale if ruleset.messages else "en"),
+                    "available": list(ruleset.messages.locales) if ruleset.messages else ["en"]},
         "combine": ruleset.combine.model_dump(mode="json"),
         "limits": ruleset.limits.model_dump(mode="json", exclude_none=True),
         "costing": ruleset.costing.model_dump(mode="json"),
@@ -75,15 +91,25 @@ async def get_ruleset(request: Request) -> Response:
 @router.post("/v1/ruleset:reload", operation_id="reloadRuleset",
              summary="Reload the rules directory now (admin scope)", response_model=None,
              responses={200: {"model": ReloadView, "description": "Loaded, or unchanged"},
-                        **responses(401, 403, 422, 429)})
+                        **responses(401, 403, 422, 429, 503)})
 async def reload_ruleset(request: Request) -> Response:
     registry: Registry = request.app.state.registry
-    result = await asyncio.to_thread(registry.reload)
-    if result.status == "failed":
+    shared = pod.pod_dir()
+    if shared is not None:  # every worker of the pod reloads, and the answer comes once they switched
+        decided = await pod.request_reload(shared)
+        if decided is None:
+            raise ProblemError(503, "reload-pending", "the pod did not decide on the reload in time; see /readyz",
+                               headers={"Retry-After": "5"})
+        status, digest, findings = decided["outcome"], decided.get("digest"), decided.get("findings", [])
+        warnings = [finding.as_dict() for finding in registry.current.ruleset.warnings] \
+            if registry.current is not None and status != "failed" else []
+    else:
+        result = await asyncio.to_thread(registry.reload)
+        status, digest = result.status, result.digest
+        findings = [finding.as_dict() for finding in result.findings]
+        warnings = findings
+    if status == "failed":
         raise ProblemError(422, "invalid-rules", "the rules do not load; the live ruleset keeps serving",
-                           title="Invalid rules",
-                           extra={"live_digest": result.digest,
-                                  "findings": [finding.as_dict() for finding in result.findings]})
-    body = {"status": result.status, "digest": result.digest,
-            "warnings": [finding.as_dict() for finding in result.findings]}
+                           title="Invalid rules", extra={"live_digest": digest, "findings": findings})
+    body = {"status": status, "digest": digest, "warnings": warnings}
     return Response(orjson.dumps(body), media_type="application/json")

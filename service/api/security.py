@@ -2,22 +2,26 @@
 
 `ApiKeys` is pure ASGI middleware, so the check costs the same on every route
 and nothing per route (a FastAPI dependency costs ~10% of a decision request's
-CPU). `POST /v1/ruleset:reload` and `POST /v1/ledger/erasures` need the admin scope, every other /v1/* route
-the decide scope; the webhooks authenticate with their own schemes and are left
-alone. `document()` adds the schemes to the OpenAPI document.
+CPU). `POST /v1/ruleset:reload` and `POST /v1/ledger/erasures` need the admin scope, the simulations the
+simulate scope, every other /v1/* route the decide scope; the webhooks
+authenticate with their own schemes and are left alone. A client address that
+sent too many wrong keys gets 429 for a while (`auth.FailureLimiter`). An empty
+`X-API-Key` counts as absent, so a bearer token beside it is used.
+`document()` adds the schemes to the OpenAPI document.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..auth import KeyStore, RateLimiter, Scope
+from ..auth import FailureLimiter, KeyStore, RateLimiter, Scope
 from ..problems import ProblemError
 from ..webhooks import is_exempt_from_api_keys
 from .body import ASGIApp, Receive, Send
 
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="service-recovery"'}
 ADMIN_PATHS = frozenset({"/v1/ruleset:reload", "/v1/ledger/erasures"})
+SIMULATE_PREFIX = "/v1/simulations"
 SCHEMES = {
     "ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key",
                "description": "An API key (RECOVERY_API_KEYS / RECOVERY_ADMIN_KEYS); required when keys are "
@@ -29,14 +33,16 @@ SCHEMES = {
 def required_scope(path: str) -> Scope | None:
     if not path.startswith("/v1/") or is_exempt_from_api_keys(path):
         return None
-    return "admin" if path in ADMIN_PATHS else "decide"
+    if path in ADMIN_PATHS:
+        return "admin"
+    return "simulate" if path.startswith(SIMULATE_PREFIX) else "decide"
 
 
 def _key(headers: list[tuple[bytes, bytes]]) -> str | None:
     bearer = None
     for name, value in headers:
-        if name == b"x-api-key":
-            return value.decode("latin-1")
+        if name == b"x-api-key" and value.strip():
+            return value.decode("latin-1").strip()
         if name == b"authorization":
             scheme, _, credentials = value.decode("latin-1").partition(" ")
             if scheme.lower() == "bearer" and credentials.strip():
@@ -45,10 +51,11 @@ def _key(headers: list[tuple[bytes, bytes]]) -> str | None:
 
 
 class ApiKeys:
-    def __init__(self, app: ASGIApp, keys: KeyStore, limiter: RateLimiter):
+    def __init__(self, app: ASGIApp, keys: KeyStore, limiter: RateLimiter, failures: FailureLimiter | None = None):
         self.app = app
         self.keys = keys
         self.limiter = limiter
+        self.failures = failures or FailureLimiter(0)
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not self.keys.enabled:
@@ -59,13 +66,19 @@ class ApiKeys:
             await self.app(scope, receive, send)
             return
         key = _key(scope["headers"])
+        address = (scope.get("client") or ("unknown",))[0]
         problem = None
-        if not key:
+        blocked = self.failures.blocked(address)
+        if blocked is not None:
+            problem = ProblemError(429, "too-many-bad-keys", f"too many requests with a wrong API key from this "
+                                   f"address; retry in {blocked} s", headers={"Retry-After": str(blocked)})
+        elif not key:
             problem = ProblemError(401, "unauthenticated", "send an API key in the X-API-Key header or as "
                                    "Authorization: Bearer <key>", headers=CHALLENGE)
         else:
             principal = self.keys.lookup(key)
             if principal is None:
+                self.failures.failed(address)
                 problem = ProblemError(401, "bad-credentials", "the API key is not valid", headers=CHALLENGE)
             elif needed not in principal.scopes:
                 problem = ProblemError(403, "forbidden", f"the key named {principal.name!r} does not have the "

@@ -1,32 +1,40 @@
-"""POST /v1/simulations: what a candidate ruleset would change, before it ships.
+"""POST /v1/simulations: what a candidate ruleset would change, before it ships (the simulate scope).
 
 The candidate is either rules files overlaid on the live ruleset's files (a
 pasted or uploaded file replaces the file of the same name; `null` removes one)
 or a directory the service was told about (RECOVERY_SIMULATION_DIRS). The events
 are the request's, or the shipped sample. The answer is the `recovery simulate`
 summary as JSON, or the same self-contained HTML report with `?format=html`.
-One simulation runs at a time per worker; it runs off the event loop.
+
+A simulation runs in a process of its own (`authoring.simjob`), never on the
+decision worker's event loop or with its engines, within a budget of rule
+evaluations (RECOVERY_SIMULATION_MAX_EVALUATIONS) and CPU seconds
+(RECOVERY_SIMULATION_CPU_SECONDS); one runs at a time per worker (429 otherwise).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Mapping
 
 import orjson
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from starlette.responses import Response
 
-from ..authoring.simulate import compare, report_html
+from .. import strictjson
+from ..authoring import simjob
 from ..engine.findings import RulesetInvalid
-from ..engine.loader import load_dir, load_sources
-from ..engine.registry import Snapshot, build
-from ..problems import ProblemError, from_validation, responses
+from ..engine.loader import read_dir
+from ..engine.registry import Snapshot
+from ..problems import ProblemError, from_refused, from_validation, responses
 from .body import read_json
 from .decisions import live
+
+log = logging.getLogger("service.simulations")
 
 router = APIRouter(tags=["simulations"])
 
@@ -63,25 +71,30 @@ class DirectoryList(BaseModel):
     directories: list[str]
 
 
-def _candidate(request: Request, spec: Candidate, live_snapshot: Snapshot) -> tuple[Snapshot, str]:
-    try:
-        if spec.directory is not None:
-            directories = request.app.state.settings.simulation_directories()
-            if spec.directory not in directories:
-                raise ProblemError(422, "unknown-directory", title="Unknown directory",
-                                   detail=f"no simulation directory named {spec.directory!r}; "
-                                   f"known: {', '.join(directories) or 'none configured'}")
-            return build(load_dir(directories[spec.directory])), f"directory {spec.directory}"
-        sources = dict(live_snapshot.ruleset.sources)
-        for name, text in (spec.files or {}).items():
-            if text is None:
-                sources.pop(name, None)
-            else:
-                sources[name] = text.encode()
-        return build(load_sources(sources)), "live ruleset with " + ", ".join(sorted(spec.files or {}))
-    except RulesetInvalid as exc:
-        raise ProblemError(422, "invalid-rules", "the candidate rules do not load", title="Invalid rules",
-                           extra={"findings": [finding.as_dict() for finding in exc.findings]}) from None
+def _candidate(request: Request, spec: Candidate, live_snapshot: Snapshot) -> tuple[Mapping[str, bytes], str]:
+    """The candidate's files and how the report names it."""
+    if spec.directory is not None:
+        directories = request.app.state.settings.simulation_directories()
+        if spec.directory not in directories:
+            raise ProblemError(422, "unknown-directory", title="Unknown directory",
+                               detail=f"no simulation directory named {spec.directory!r}; "
+                               f"known: {', '.join(directories) or 'none configured'}")
+        try:
+            return read_dir(directories[spec.directory]), f"directory {spec.directory}"
+        except RulesetInvalid as exc:
+            raise _invalid_rules(exc.findings) from None
+    sources = dict(live_snapshot.ruleset.sources)
+    for name, text in (spec.files or {}).items():
+        if text is None:
+            sources.pop(name, None)
+        else:
+            sources[name] = text.encode()
+    return sources, "live ruleset with " + ", ".join(sorted(spec.files or {}))
+
+
+def _invalid_rules(findings: Any) -> ProblemError:
+    return ProblemError(422, "invalid-rules", "the candidate rules do not load", title="Invalid rules",
+                        extra={"findings": [finding.as_dict() for finding in findings]})
 
 
 def _events(request: Request, given: list[dict[str, Any]] | None) -> tuple[list[Any], str]:
@@ -91,7 +104,7 @@ def _events(request: Request, given: list[dict[str, Any]] | None) -> tuple[list[
     if path is None or not path.is_file():
         raise ProblemError(422, "no-events", "send `events`: this service has no sample events configured",
                            title="No events")
-    return [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()][:MAX_EVENTS], \
+    return [strictjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()][:MAX_EVENTS], \
         f"sample {path.name}"
 
 
@@ -104,10 +117,13 @@ def _events(request: Request, given: list[dict[str, Any]] | None) -> tuple[list[
              openapi_extra={"requestBody": {"required": True, "content": {
                  "application/json": {"schema": {"$ref": "#/components/schemas/SimulationRequest"}}}}})
 async def simulate(request: Request, format: Literal["json", "html"] = Query("json")) -> Response:
-    body = await read_json(request, request.app.state.settings.body_timeout_seconds)
+    settings = request.app.state.settings
+    body = await read_json(request, settings.body_timeout_seconds)
     baseline = live(request)
     try:
-        spec = SimulationRequest.model_validate_json(body)
+        spec = SimulationRequest.model_validate(strictjson.loads(body))
+    except strictjson.JSONRefused as exc:
+        raise from_refused(exc) from None
     except ValidationError as exc:
         raise from_validation(exc, "simulation") from None
     if _running.locked():
@@ -115,15 +131,21 @@ async def simulate(request: Request, format: Literal["json", "html"] = Query("js
                            headers={"Retry-After": "5"})
     async with _running:
         candidate, candidate_label = await asyncio.to_thread(_candidate, request, spec.candidate, baseline)
-        try:
-            events, label = _events(request, spec.events)
-            summary = await asyncio.to_thread(compare, events, baseline, candidate, label=label,
-                                              baseline_label="live ruleset", candidate_label=candidate_label)
-        finally:
-            candidate.engine.close()
+        events, label = await asyncio.to_thread(_events, request, spec.events)
+        outcome = await simjob.run(simjob.Job(
+            baseline=baseline.ruleset.sources, candidate=candidate, events=events, label=label,
+            candidate_label=candidate_label, html=format == "html", cpu_seconds=settings.simulation_cpu_seconds,
+            max_evaluations=settings.simulation_max_evaluations))
+    if outcome.kind == "invalid-rules":
+        raise _invalid_rules(outcome.findings)
+    if outcome.kind in ("too-large", "too-costly"):
+        raise ProblemError(422, f"simulation-{outcome.kind}", outcome.detail, title="Simulation over budget")
+    if outcome.kind != "ok" or outcome.summary is None:
+        log.error("simulation failed: %s", outcome.detail)
+        raise ProblemError(500, "internal", "the simulation failed; the error is logged")
     if format == "html":
-        return Response(report_html(summary), media_type="text/html; charset=utf-8")
-    return Response(orjson.dumps(summary), media_type="application/json")
+        return Response(outcome.html or "", media_type="text/html; charset=utf-8")
+    return Response(orjson.dumps(outcome.summary), media_type="application/json")
 
 
 @router.get("/v1/simulations/directories", operation_id="simulationDirectories",

@@ -30,7 +30,7 @@ from pydantic import ValidationError
 from ..engine.findings import Finding
 from ..engine.registry import Snapshot
 from ..engine.yamlsource import read
-from ..models import FailureEvent
+from ..models import event_from_json
 from ..problems import from_errors, from_validation
 from ..recovery.decide import EventRejected, decide
 
@@ -49,7 +49,7 @@ EXPECT_KEYS = {
     "explanation": "true when the cause is explained",
     "respond_within_minutes": "response deadline in minutes, or null",
     "follow_up_within_hours": "follow-up in hours, or null",
-    "approval": "approval level (agent means none needed)",
+    "approval": "who must approve, as the ruleset names the level (agent means none needed)",
     "approval_reasons_contain": "substrings that some approval reason contains",
     "root_cause_review": "true or false",
     "justice": "mapping of dimension to addressed (true/false)",
@@ -60,6 +60,23 @@ EXPECT_KEYS = {
     "limits": "limit names that must clip something",
     "no_limits": "true when no limit may clip anything",
     "error_loc": "for status 422: the loc of an error, as a list",
+    "error_contains": "for status 422: a substring of some error message",
+    "owed": "the amounts of the owed lines, in order (a list of strings; [] for none)",
+    "owed_kinds": "the kinds of the owed lines, in order",
+    "owed_basis_contains": "a substring of some owed line's basis",
+    "not_assessed_contains": "a substring of some not-assessed entitlement",
+    "replacement_value": "the replacement's value (amount string), or null",
+    "goodwill_cost": "costs.goodwill amount string",
+    "alternatives": "the ids of the alternatives offered, in order ([] for none)",
+    "recommended": "the id of the recommended alternative, or null",
+    "answers_request": "true when the recommended alternative answers the customer's request",
+    "offer_now": "mapping of refund/credit (amount), discount (percent), replacement (kind) to what the agent "
+                 "may offer now (null: nothing of it)",
+    "locale": "the locale the messages were rendered in",
+    "locale_fallback": "true when the requested locale was not available",
+    "apology_text_contains": "substrings the rendered apology contains",
+    "explanation_contains": "substrings the rendered explanation contains",
+    "note_contains": "substrings the rendered agent note contains",
 }
 
 
@@ -168,10 +185,51 @@ def _get(decision: dict[str, Any], key: str) -> Any:
     if key in ("respond_within_minutes", "follow_up_within_hours"):
         return decision["justice"]["procedural"][key]
     if key == "approval":
-        return decision["approval"]["level"]
+        return decision["approval"].get("approver", decision["approval"]["level"])
     if key == "root_cause_review":
         return decision["process_recovery"]["root_cause_review"]
+    if key == "owed":
+        return [line["amount"]["amount"] for line in decision.get("owed", [])]
+    if key == "owed_kinds":
+        return [line["kind"] for line in decision.get("owed", [])]
+    if key == "replacement_value":
+        replacement = mix.get("replacement")
+        return None if replacement is None else _amount(replacement.get("value"))
+    if key == "goodwill_cost":
+        return None if decision.get("costs") is None else decision["costs"]["goodwill"]["amount"]
+    if key == "alternatives":
+        return [option["id"] for option in decision.get("alternatives", [])]
+    if key == "recommended":
+        return next((option["id"] for option in decision.get("alternatives", []) if option["recommended"]), None)
+    if key == "answers_request":
+        return next((option["answers_request"] for option in decision.get("alternatives", [])
+                     if option["recommended"]), False)
+    if key == "locale":
+        return decision["messages"]["locale"]
+    if key == "locale_fallback":
+        return decision["messages"].get("fallback", False)
     raise KeyError(key)
+
+
+_TEXTS = {"owed_basis_contains": lambda d: [line["basis"] for line in d.get("owed", [])],
+          "not_assessed_contains": lambda d: [item["what"] for item in d.get("not_assessed", [])],
+          "apology_text_contains": lambda d: [d["messages"]["apology"] or ""],
+          "explanation_contains": lambda d: [d["messages"]["explanation"] or ""],
+          "note_contains": lambda d: [d["messages"]["agent_note"]]}
+
+
+def _spaced(text: str) -> str:
+    """Case-insensitive, with the no-break spaces locales put in amounts read as spaces."""
+    return text.replace("\u00a0", " ").replace("\u202f", " ").lower()
+
+
+def _offer_now(now: dict[str, Any], name: str) -> Any:
+    value = now.get(name)
+    if value is None:
+        return None
+    if name in ("refund", "credit"):
+        return value["amount"]
+    return value["percent"] if name == "discount" else value["kind"]
 
 
 def _same(expected: Any, actual: Any) -> bool:
@@ -192,11 +250,15 @@ def check(expect: dict[str, Any], status: int, body: dict[str, Any]) -> list[Mis
             locs = [error["loc"] for error in body.get("errors", [])]
             if expect["error_loc"] not in locs:
                 out.append(Mismatch("error_loc", expect["error_loc"], locs))
+        if "error_contains" in expect:
+            messages = [error["msg"] for error in body.get("errors", [])]
+            if not any(expect["error_contains"].lower() in message.lower() for message in messages):
+                out.append(Mismatch("error_contains", f"contains {expect['error_contains']!r}", messages))
         return out
     fired = [rule["id"] for rule in body["rules_fired"]]
     limits = [entry["limit"] for entry in body.get("limits_applied", [])]
     for key, expected in expect.items():
-        if key in ("status", "error_loc"):
+        if key in ("status", "error_loc", "error_contains"):
             continue
         if key == "justice":
             for dimension, addressed in expected.items():
@@ -231,6 +293,18 @@ def check(expect: dict[str, Any], status: int, body: dict[str, Any]) -> list[Mis
         elif key == "no_limits":
             if expected and limits:
                 out.append(Mismatch("no_limits", [], limits))
+        elif key in _TEXTS:
+            texts = [_spaced(item) for item in _TEXTS[key](body)]
+            wanted = [expected] if isinstance(expected, str) else list(expected)
+            for text in wanted:
+                if not any(_spaced(text) in item for item in texts):
+                    out.append(Mismatch(key, f"contains {text!r}", texts))
+        elif key == "offer_now":
+            now = body["approval"].get("agent_may_offer_now") or {}
+            for name, value in expected.items():
+                actual = _offer_now(now, name)
+                if not _same(value, actual):
+                    out.append(Mismatch(f"offer_now.{name}", value, actual))
         else:
             actual = _get(body, key)
             if not _same(expected, actual):
@@ -246,7 +320,7 @@ def local_decider(snapshot: Snapshot) -> Decider:
 
     def run(event: Any) -> tuple[int, dict[str, Any]]:
         try:
-            parsed = FailureEvent.model_validate_json(orjson.dumps(event))
+            parsed = event_from_json(orjson.dumps(event))
             return 200, decide(snapshot, parsed)
         except ValidationError as exc:
             problem = from_validation(exc)

@@ -23,6 +23,7 @@ from typing import Any
 from ..engine import compiler, conditions
 from ..engine.findings import Finding, RulesetInvalid, sort_key
 from ..engine.loader import RuleDef, RulesetDef, load_dir
+from ..engine.vocabulary import Vocabulary
 from .cases import load_cases
 from .invariants import load_invariants
 
@@ -82,8 +83,8 @@ def _show(value: Any) -> str:
     return str(value)
 
 
-def _meet(left: conditions.Term, right: conditions.Term) -> conditions.Term | None:
-    return conditions._simplify(left + right)  # noqa: SLF001 - the same simplifier as the DNF
+def _meet(left: conditions.Term, right: conditions.Term, vocabulary: Vocabulary) -> conditions.Term | None:
+    return conditions.simplify(left + right, vocabulary)
 
 
 def _witness(term: conditions.Term) -> str:
@@ -96,21 +97,21 @@ def _witness(term: conditions.Term) -> str:
     return " and ".join(parts) or "every event"
 
 
-def _implies(term: conditions.Term, other: conditions.Term) -> bool:
+def _implies(term: conditions.Term, other: conditions.Term, vocabulary: Vocabulary) -> bool:
     """Every event meeting `term` also meets `other`."""
-    return _meet(term, other) == conditions._simplify(term)  # noqa: SLF001
+    return _meet(term, other, vocabulary) == conditions.simplify(term, vocabulary)
 
 
-def _covers(wide: RuleDef, narrow: RuleDef) -> bool:
+def _covers(wide: RuleDef, narrow: RuleDef, vocabulary: Vocabulary) -> bool:
     """`wide` matches every event `narrow` matches."""
-    return all(any(_implies(term, other) for other in wide.terms) for term in narrow.terms)
+    return all(any(_implies(term, other, vocabulary) for other in wide.terms) for term in narrow.terms)
 
 
 _APOLOGY = {"none": 0, "standard": 1, "sincere": 2, "personal": 3}
 _LEVEL = {"agent": 0, "supervisor": 1, "manager": 2}
 
 
-def _at_least_as_strong(component: str, strong: Any, weak: Any) -> bool | None:
+def _at_least_as_strong(component: str, strong: Any, weak: Any, levels: Any) -> bool | None:
     """Whether `strong` always wins over (or ties with) `weak`; None when they do not compare."""
     if component in ("refund", "credit"):
         if strong.get("percent_of_order") is not None and weak.get("percent_of_order") is not None:
@@ -125,7 +126,7 @@ def _at_least_as_strong(component: str, strong: Any, weak: Any) -> bool | None:
     if component in ("respond_within_minutes", "follow_up_within_hours"):
         return bool(strong <= weak)
     if component == "approval":
-        return _LEVEL[strong] >= _LEVEL[weak]
+        return bool(levels[strong] >= levels[weak])
     return None
 
 
@@ -148,6 +149,7 @@ def _overlaps(ruleset: RulesetDef) -> list[Finding]:
         return [Finding("warning", "overlap-skipped", f"overlap analysis skipped: {pairs} rule pairs to compare "
                         f"(limit {MAX_OVERLAP_PAIRS})", None, None, None, None)]
     summed = {name for name, how in ruleset.combine.model_dump().items() if how == "sum"}
+    vocabulary = ruleset.vocabulary
     for component, setters in setters_by.items():
         if component in summed:
             continue
@@ -156,12 +158,15 @@ def _overlaps(ruleset: RulesetDef) -> list[Finding]:
             for strong in setters:
                 if strong is weak or weak.id in reported:
                     continue
+                if None not in (weak.then.alternative, strong.then.alternative) and \
+                        weak.then.alternative != strong.then.alternative:
+                    continue  # options of different alternatives never combine
                 weak_value, strong_value = _value(weak, component), _value(strong, component)
                 if component == "replacement":
                     if weak_value == strong_value or strong.index > weak.index:
                         continue
                     meet = next((term for a in strong.terms for b in weak.terms
-                                 if (term := _meet(a, b)) is not None), None)
+                                 if (term := _meet(a, b, vocabulary)) is not None), None)
                     if meet is not None:
                         reported.add(weak.id)
                         findings.append(Finding(
@@ -171,8 +176,8 @@ def _overlaps(ruleset: RulesetDef) -> list[Finding]:
                             weak.file, weak.line, weak.id,
                             "narrow one rule's `when`, or move the rule that should win first"))
                     continue
-                stronger = _at_least_as_strong(component, strong_value, weak_value)
-                if not stronger or not _covers(strong, weak):
+                stronger = _at_least_as_strong(component, strong_value, weak_value, ruleset.level_rank)
+                if not stronger or not _covers(strong, weak, vocabulary):
                     continue
                 if weak_value == strong_value and strong.index > weak.index:
                     continue  # report a duplicate once, on the later rule

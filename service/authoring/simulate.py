@@ -23,8 +23,9 @@ from typing import Any, Iterable, Iterator
 import orjson
 from pydantic import ValidationError
 
+from .. import strictjson
 from ..engine.registry import Snapshot, load_snapshot
-from ..models import FailureEvent
+from ..models import FailureEvent, event_from_json
 from ..recovery.decide import EventRejected, decide
 
 CHUNK = 500
@@ -44,7 +45,9 @@ class Comparer:
             if isinstance(raw, dict):
                 event = FailureEvent.model_validate(raw)
             else:
-                event = FailureEvent.model_validate_json(raw)
+                event = event_from_json(raw)
+        except strictjson.JSONRefused as exc:
+            return (line, "invalid", exc.detail)
         except ValidationError as exc:
             message = exc.errors(include_url=False)[0]
             return (line, "invalid", f"{'.'.join(map(str, message['loc']))}: {message['msg']}")
@@ -60,7 +63,14 @@ class Comparer:
                 failure.root_cause, cost_b["amount"] if cost_b else None, cost_c["amount"] if cost_c else None,
                 before["approval"]["required"], after["approval"]["required"],
                 tuple(not before["justice"][d]["addressed"] for d in DIMENSIONS),
-                tuple(not after["justice"][d]["addressed"] for d in DIMENSIONS))
+                tuple(not after["justice"][d]["addressed"] for d in DIMENSIONS),
+                _owed(before), _owed(after))
+
+
+def _owed(decision: dict[str, Any]) -> str:
+    """The money the decision says is owed (restitution, statutory, contractual), apart from goodwill."""
+    costs = decision.get("costs")
+    return costs["owed"]["amount"] if costs else "0"
 
 
 _comparer: Comparer | None = None
@@ -108,6 +118,7 @@ class _Totals:
     approvals: list[int] = field(default_factory=lambda: [0, 0])
     gaps: list[list[int]] = field(default_factory=lambda: [[0, 0, 0], [0, 0, 0]])
     cost: dict[str, list[Decimal]] = field(default_factory=lambda: defaultdict(lambda: [Decimal(0), Decimal(0)]))
+    owed: dict[str, list[Decimal]] = field(default_factory=lambda: defaultdict(lambda: [Decimal(0), Decimal(0)]))
     segments: dict[str, dict[tuple[str, str], list[Any]]] = field(
         default_factory=lambda: {name: defaultdict(lambda: [0, 0, Decimal(0), Decimal(0)]) for name in SEGMENTS})
     costs: dict[str, tuple[list[float], list[float]]] = field(default_factory=lambda: defaultdict(lambda: ([], [])))
@@ -127,7 +138,7 @@ def _add(totals: _Totals, record: tuple[Any, ...], top: int) -> None:
         totals.rejected[record[2]] += 1
         return
     (_, _, event_id, changed, currency, tier, failure_type, root_cause, cost_b, cost_c, approval_b, approval_c,
-     gaps_b, gaps_c) = record
+     gaps_b, gaps_c, owed_b, owed_c) = record
     totals.compared += 1
     totals.changed += changed
     totals.approvals[0] += approval_b
@@ -141,6 +152,9 @@ def _add(totals: _Totals, record: tuple[Any, ...], top: int) -> None:
     sums = totals.cost[currency]
     sums[0] += before
     sums[1] += after
+    owed = totals.owed[currency]
+    owed[0] += Decimal(owed_b)
+    owed[1] += Decimal(owed_c)
     for name, value in zip(SEGMENTS, (tier, failure_type, root_cause)):
         row = totals.segments[name][(value, currency)]
         row[0] += 1
@@ -248,6 +262,9 @@ def _summary(totals: _Totals, events: str, baseline: dict[str, str], candidate: 
         "changed": totals.changed,
         "changed_rate": _rate(totals.changed, totals.compared),
         "cost_by_currency": {currency: money_row(*sums) for currency, sums in sorted(totals.cost.items())},
+        "owed_by_currency": {currency: money_row(*sums) for currency, sums in sorted(totals.owed.items())},
+        "goodwill_by_currency": {currency: money_row(totals.cost[currency][0] - owed[0], totals.cost[currency][1] - owed[1])
+                                 for currency, owed in sorted(totals.owed.items())},
         "cost_by": segments,
         "approval_rate": {"baseline": _rate(totals.approvals[0], totals.compared),
                           "candidate": _rate(totals.approvals[1], totals.compared)},
@@ -299,6 +316,13 @@ def report_html(summary: dict[str, Any]) -> str:
              _table(["currency", "baseline", "candidate", "delta", "delta %"],
                     [[c, r["baseline"], r["candidate"], r["delta"], r["delta_percent"]]
                      for c, r in summary["cost_by_currency"].items()]),
+             "<h2>Owed and goodwill by currency</h2>",
+             "<p>Owed money (restitution, statutory, contractual) is paid whatever the goodwill policy; "
+             "goodwill is what the rules add on top (estimated cost less what is owed).</p>",
+             _table(["currency", "owed before", "owed after", "goodwill before", "goodwill after", "goodwill delta"],
+                    [[c, r["baseline"], r["candidate"], summary["goodwill_by_currency"][c]["baseline"],
+                      summary["goodwill_by_currency"][c]["candidate"], summary["goodwill_by_currency"][c]["delta"]]
+                     for c, r in summary["owed_by_currency"].items()]),
              "<h2>Justice gaps (decisions leaving a dimension unaddressed)</h2>",
              _table(["", *DIMENSIONS], [[side, *summary["justice_gaps"][side].values()]
                                         for side in ("baseline", "candidate")])]

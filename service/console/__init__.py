@@ -10,6 +10,8 @@ of the OpenAPI document.
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI
 from starlette.responses import RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
@@ -17,35 +19,40 @@ from starlette.types import Scope
 
 PREFIX = "/console"
 
-CONTENT_SECURITY_POLICY = "; ".join([
-    "default-src 'none'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self'",
-    "connect-src 'self'",
-    "form-action 'self'",
-    "base-uri 'none'",
-    "frame-ancestors 'none'",
-])
-
-SECURITY_HEADERS = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Cross-Origin-Opener-Policy": "same-origin",
-    # Revalidate every time (the ETag makes that cheap), so an upgrade is seen at once.
-    "Cache-Control": "no-cache",
-}
+def security_headers(style_src: str = "'self'", img_src: str = "'self'") -> dict[str, str]:
+    """The headers of every page the service serves itself (the console, /docs): scripts, styles and
+    requests from its own origin only, no framing, no MIME sniffing."""
+    policy = "; ".join(["default-src 'none'", "script-src 'self'", f"style-src {style_src}", f"img-src {img_src}",
+                        "connect-src 'self'", "form-action 'self'", "base-uri 'none'", "frame-ancestors 'none'"])
+    return {
+        "Content-Security-Policy": policy,
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
+        "Referrer-Policy": "no-referrer",
+        "Cross-Origin-Opener-Policy": "same-origin",
+        # Revalidate every time (the ETag makes that cheap), so an upgrade is seen at once.
+        "Cache-Control": "no-cache",
+    }
 
 
-class ConsoleFiles(StaticFiles):
-    """The package's static files, each response with the console's security headers."""
+SECURITY_HEADERS = security_headers()
+CONTENT_SECURITY_POLICY = SECURITY_HEADERS["Content-Security-Policy"]
+
+
+class SecuredFiles(StaticFiles):
+    """Static files, each response with `headers` (the console's security headers by default)."""
+
+    def __init__(self, *args: Any, headers: dict[str, str] | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.security = headers or SECURITY_HEADERS
 
     async def get_response(self, path: str, scope: Scope) -> Response:
         response = await super().get_response(path, scope)
-        response.headers.update(SECURITY_HEADERS)
+        response.headers.update(self.security)
         return response
+
+
+ConsoleFiles = SecuredFiles
 
 
 async def _to_slash() -> Response:

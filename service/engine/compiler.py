@@ -68,23 +68,9 @@ class Program:
         return sum(len(shard.names) for shard in self.shards)
 
 
-def _short(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, remainder = divmod(index - 1, 26)
-        letters = chr(97 + remainder) + letters
-    return letters
-
-
-#: Fact keys: a letter or two per field, in vocabulary order. The engine serialises the
-#: fact into every action it starts, so short keys make an evaluation measurably cheaper.
-_KEYS = {path: _short(index) for index, path in enumerate([field.path for field in vocab.FIELDS]
-                                                          + [vocab.TIER_RANK_PATH])}
-
-
-def engine_key(path: str) -> str:
-    return _KEYS[path]
+def engine_key(path: str, vocabulary: vocab.Vocabulary = vocab.STATIC) -> str:
+    """The short key a field has in the engine's facts (see `Vocabulary.keys`)."""
+    return vocabulary.keys[path]
 
 
 def _engine_value(value: Any) -> Any:
@@ -95,9 +81,9 @@ def _engine_value(value: Any) -> Any:
     return value
 
 
-def atom_json(atom: Atom) -> dict[str, Any]:
+def atom_json(atom: Atom, vocabulary: vocab.Vocabulary = vocab.STATIC) -> dict[str, Any]:
     path, op, value = atom
-    key = engine_key(path)
+    key = engine_key(path, vocabulary)
     if op == "eq":
         return {key: _engine_value(value)}
     if op == "ex":
@@ -177,6 +163,7 @@ def pack(rules: Iterable[RuleDef]) -> list[list[RuleDef]]:
 
 
 def compile_ruleset(ruleset: RulesetDef) -> Program:
+    vocabulary = ruleset.vocabulary
     always = tuple(rule.index for rule in ruleset.rules if rule.terms == ((),))
     conditional = [rule for rule in ruleset.rules if rule.terms != ((),)]
     shards = []
@@ -186,11 +173,11 @@ def compile_ruleset(ruleset: RulesetDef) -> Program:
         for rule in rules:
             for number, term in enumerate(rule.terms):
                 name = f"r{rule.index}_{number}"
-                chain = [GUARD] + [atom_json(atom) for atom in term]
+                chain = [GUARD] + [atom_json(atom, vocabulary) for atom in term]
                 definition[name] = {"all": [{"m": {"$and": chain} if len(chain) > 1 else GUARD}]}
                 names[name] = rule.index
         definition[CATCH_ALL] = {"all": [{"m": GUARD}]}
         shards.append(Shard(definition, names))
     paths = sorted({atom[0] for rule in ruleset.rules for term in rule.terms for atom in term},
-                   key=lambda path: vocab.ORDER.get(path, 99))
-    return Program(tuple(shards), tuple((path, engine_key(path)) for path in paths), always)
+                   key=lambda path: vocabulary.order.get(path, 999))
+    return Program(tuple(shards), tuple((path, engine_key(path, vocabulary)) for path in paths), always)

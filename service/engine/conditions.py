@@ -26,9 +26,10 @@ from __future__ import annotations
 import difflib
 import itertools
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Callable, Iterable, Mapping, Union
 
+from .. import numbers
 from . import vocabulary as vocab
 
 MISSING: Any = object()
@@ -97,8 +98,10 @@ class ConditionParser:
     `warn(message, path, hint)`; parsing continues so every problem is found.
     """
 
-    def __init__(self, catalogues: Mapping[str, Iterable[str]], report: Report, warn: Report, locate: Locate):
+    def __init__(self, catalogues: Mapping[str, Iterable[str]], report: Report, warn: Report, locate: Locate,
+                 vocabulary: vocab.Vocabulary = vocab.STATIC):
         self.catalogues = {name: tuple(values) for name, values in catalogues.items()}
+        self.vocabulary = vocabulary
         self.report = report
         self.warn = warn
         self.locate = locate
@@ -138,12 +141,17 @@ class ConditionParser:
         if not isinstance(key, str):
             self.report(f"expected a field name, got {_describe(key)}", path, None)
             return None
-        field = vocab.BY_PATH.get(key)
+        field = self.vocabulary.get(key)
         if field is None:
-            guess = difflib.get_close_matches(key, list(vocab.BY_PATH) + ["all", "any", "not"], n=1)
+            known = list(self.vocabulary.fields)
+            guess = difflib.get_close_matches(key, known + ["all", "any", "not"], n=1)
             hint = f"did you mean `{guess[0]}`?" if guess else "see the field list in rules/README.md"
+            if key.startswith("facts.") and not guess:
+                facts = [path for path in known if path.startswith("facts.")]
+                hint = (f"declare it under `facts:` (declared: {', '.join(facts)})" if facts
+                        else "declare the fact under `facts:` in the ruleset first")
             self.report(f"unknown field `{key}`: conditions can test "
-                        f"{', '.join(vocab.BY_PATH)} or combine with all/any/not", path, hint)
+                        f"{', '.join(known)} or combine with all/any/not", path, hint)
             return None
         return self._parse_field(field, value, path, line)
 
@@ -222,7 +230,7 @@ class ConditionParser:
                 if field.minimum is not None and value < field.minimum or \
                         field.maximum is not None and value > field.maximum:
                     self.report(f"`{field.path}` ranges over {field.minimum}..{field.maximum or 'any'}, "
-                                f"got {value}", path, None)
+                                f"got {value}", path, "no event can carry this value: use one inside the range")
                     return MISSING
                 return value
             self.report(f"`{field.path}` is a whole number, got {_describe(value)}", path, None)
@@ -233,12 +241,17 @@ class ConditionParser:
                             'write the amount as a string, e.g. "100.00"')
                 return MISSING
             try:
-                number = Decimal(str(value))
-            except InvalidOperation:
+                number = numbers.decimal_of(value)
+            except numbers.NotANumber:
                 number = Decimal("NaN")
-            if not number.is_finite():
+            if not number.is_finite() or abs(number.adjusted()) > numbers.MAX_PLAIN_EXPONENT:
                 self.report(f"`{field.path}` is a decimal amount, got {value!r}", path,
                             'write the amount as a string, e.g. "100.00"')
+                return MISSING
+            if field.minimum is not None and number < field.minimum or \
+                    field.maximum is not None and number > field.maximum:
+                self.report(f"`{field.path}` ranges over {field.minimum}..{field.maximum}, got {value}", path,
+                            "no event can carry this value: use one inside the range")
                 return MISSING
             return number
         if not isinstance(value, str):
@@ -405,14 +418,14 @@ class TooComplex(Exception):
     """A condition expands to more alternatives than the engine should hold."""
 
 
-def dnf(node: Node | None, rank: Mapping[str, int]) -> list[Term]:
+def dnf(node: Node | None, rank: Mapping[str, int], vocabulary: vocab.Vocabulary = vocab.STATIC) -> list[Term]:
     """The condition as a list of satisfiable conjunctive terms (empty: never holds)."""
     if node is None:
         return [()]
     terms = _dnf(node, False, rank)
     simplified: dict[Term, None] = {}
     for term in terms:
-        reduced = _simplify(term)
+        reduced = simplify(term, vocabulary)
         if reduced is not None:
             simplified[reduced] = None
     return list(simplified)
@@ -472,17 +485,7 @@ def _op_dnf(path: str, op: str, operand: Any, negate: bool, rank: Mapping[str, i
     raise ValueError(f"unknown operator {op}")
 
 
-def _always(path: str) -> bool:
-    field = vocab.BY_PATH.get(path)
-    return path == vocab.TIER_RANK_PATH or (field is not None and field.always)
-
-
-def _integral(path: str) -> bool:
-    field = vocab.BY_PATH.get(path)
-    return path == vocab.TIER_RANK_PATH or (field is not None and field.kind == "int")
-
-
-def _simplify(term: Term) -> Term | None:
+def simplify(term: Term, vocabulary: vocab.Vocabulary = vocab.STATIC) -> Term | None:
     """Drop implied atoms; None when the term's atoms contradict each other."""
     by_field: dict[str, list[Atom]] = {}
     for atom in term:
@@ -491,7 +494,7 @@ def _simplify(term: Term) -> Term | None:
     for path, atoms in by_field.items():
         ops = {op for _, op, _ in atoms}
         if "nex" in ops:
-            if len(ops) > 1 or _always(path):
+            if len(ops) > 1 or vocabulary.always(path):
                 return None
             out.append((path, "nex", None))
             continue
@@ -499,7 +502,7 @@ def _simplify(term: Term) -> Term | None:
         nes = {value for _, op, value in atoms if op == "ne"}
         lows = [(value, op == "gt") for _, op, value in atoms if op in ("gt", "gte")]
         highs = [(value, op == "lt") for _, op, value in atoms if op in ("lt", "lte")]
-        if _integral(path):  # x > 3 is x >= 4, so that `> 3 and < 4` is seen to be empty
+        if vocabulary.integral(path):  # x > 3 is x >= 4, so that `> 3 and < 4` is seen to be empty
             lows = [(value + 1, False) if strict else (value, False) for value, strict in lows]
             highs = [(value - 1, False) if strict else (value, False) for value, strict in highs]
         low = max(lows, key=lambda bound: (bound[0], bound[1])) if lows else None
@@ -530,14 +533,10 @@ def _simplify(term: Term) -> Term | None:
         if high is not None:
             out.append((path, "lt" if high[1] else "lte", high[0]))
         if not eqs and not nes and low is None and high is None:
-            if "ex" in ops and not _always(path):
+            if "ex" in ops and not vocabulary.always(path):
                 out.append((path, "ex", None))
-    out.sort(key=_atom_order)
-    return tuple(out)
-
-
-def _atom_order(atom: Atom) -> tuple[int, int, str, str]:
-    path, op, value = atom
+    order = vocabulary.order
     # Equality tests first (they share nodes and exclude each other in the Rete
     # network), then the rest, each in vocabulary order.
-    return (0 if op == "eq" else 1, vocab.ORDER.get(path, 99), op, str(value))
+    out.sort(key=lambda atom: (0 if atom[1] == "eq" else 1, order.get(atom[0], 999), atom[1], str(atom[2])))
+    return tuple(out)

@@ -21,7 +21,9 @@ from typing import Any, Iterable, Mapping
 
 from pydantic import ValidationError
 
-from . import conditions, schema
+from . import conditions, schema, templates
+from . import facts as facts_module
+from . import vocabulary as vocab
 from .findings import Finding, RulesetInvalid, sort_key
 from .yamlsource import Source, read
 
@@ -57,6 +59,13 @@ class RulesetDef:
     sections: Mapping[str, tuple[str, int | None]] = field(default_factory=dict)
     #: the files as loaded: name -> bytes
     sources: Mapping[str, bytes] = field(default_factory=dict, repr=False)
+    facts: Mapping[str, schema.FactDecl] = field(default_factory=dict)
+    currency: schema.CurrencyTable | None = None
+    alternatives: tuple[schema.Alternative, ...] = ()
+    messages: schema.Messages | None = None
+    vocabulary: vocab.Vocabulary = vocab.STATIC
+    #: approval level -> rank (0 is the frontline: no approval needed)
+    level_rank: Mapping[str, int] = field(default_factory=lambda: {"agent": 0, "supervisor": 1, "manager": 2})
 
     @property
     def by_id(self) -> dict[str, RuleDef]:
@@ -76,14 +85,21 @@ def rules_files(directory: Path) -> list[Path]:
 
 
 def load_dir(directory: str | os.PathLike[str]) -> RulesetDef:
+    return load_sources(read_dir(directory))
+
+
+def read_dir(directory: str | os.PathLike[str]) -> dict[str, bytes]:
+    """The rules files of `directory` by name (raises RulesetInvalid). Findings name files, never
+    the directory's path: they are shown by /readyz, which anyone who can reach the service reads."""
     root = Path(directory)
     if not root.is_dir():
-        raise RulesetInvalid([Finding("error", "no-directory", f"{root} is not a directory", str(root), None, None,
+        raise RulesetInvalid([Finding("error", "no-directory", "the rules directory does not exist or is not a "
+                                      "directory", None, None, None,
                                       "point the service at the directory that holds the rules files")])
     files = rules_files(root)
     if len(files) > MAX_FILES:
         raise RulesetInvalid([Finding("error", "too-many-files", f"{len(files)} rules files; at most {MAX_FILES}",
-                                      str(root), None, None, None)])
+                                      None, None, None, None)])
     sources: dict[str, bytes] = {}
     for path in files:
         try:
@@ -91,7 +107,7 @@ def load_dir(directory: str | os.PathLike[str]) -> RulesetDef:
         except OSError as exc:
             raise RulesetInvalid([Finding("error", "unreadable", f"cannot read the file: {exc.strerror}",
                                           path.name, None, None, None)]) from exc
-    return load_sources(sources)
+    return sources
 
 
 def digest_of(sources: Mapping[str, bytes]) -> str:
@@ -125,7 +141,7 @@ class _Assembler:
             self.error("no-rules", "the directory holds no *.yaml rules files", None, None, None,
                        "add a file with a `ruleset:` header, catalogues and rules")
             raise RulesetInvalid(self.findings)
-        parsed: list[tuple[Source, schema.RulesFile]] = []
+        sources: list[Source] = []
         for name in sorted(self.raw):
             source, findings = read(name, self.raw[name])
             self.findings.extend(findings)
@@ -134,7 +150,13 @@ class _Assembler:
             if source.data is None:
                 self.warn("empty-file", "the file is empty", name)
                 continue
-            model = self._validate(source)
+            sources.append(source)
+        # Amounts may be written once in a base currency: the rate table is read first and
+        # every per-currency amount is completed from it while the files validate.
+        context = {"currency": self._currency_table(sources)}
+        parsed: list[tuple[Source, schema.RulesFile]] = []
+        for source in sources:
+            model = self._validate(source, context)
             if model is not None:
                 parsed.append((source, model))
         if self._errors():
@@ -147,13 +169,23 @@ class _Assembler:
     def _sorted(self) -> list[Finding]:
         return sorted(self.findings, key=sort_key)
 
-    def _validate(self, source: Source) -> schema.RulesFile | None:
+    @staticmethod
+    def _currency_table(sources: list[Source]) -> schema.CurrencyTable | None:
+        for source in sources:
+            if isinstance(source.data, dict) and isinstance(source.data.get("currency"), dict):
+                try:
+                    return schema.CurrencyTable.model_validate(source.data["currency"])
+                except ValidationError:
+                    return None  # reported with its file when the file validates
+        return None
+
+    def _validate(self, source: Source, context: dict[str, Any]) -> schema.RulesFile | None:
         if not isinstance(source.data, dict):
-            self.error("schema", "a rules file is a mapping with keys ruleset, catalogues, combine, limits, "
-                       "costing and rules", source.file, 1)
+            self.error("schema", "a rules file is a mapping with keys ruleset, catalogues, facts, currency, "
+                       "alternatives, combine, limits, costing, messages and rules", source.file, 1)
             return None
         try:
-            return schema.RulesFile.model_validate(source.data)
+            return schema.RulesFile.model_validate(source.data, context=context)
         except ValidationError as exc:
             for error in exc.errors(include_url=False):
                 self._schema_finding(source, error)
@@ -183,8 +215,10 @@ class _Assembler:
 
     def _merge(self, parsed: list[tuple[Source, schema.RulesFile]]) -> RulesetDef:
         sections: dict[str, tuple[Any, Source]] = {}
+        declared_facts: dict[str, schema.FactDecl] = {}
+        fact_sources: dict[str, Source] = {}
         for source, model in parsed:
-            for name in ("ruleset", "catalogues", "combine", "limits", "costing"):
+            for name in ONCE:
                 value = getattr(model, name)
                 if value is None:
                     continue
@@ -194,17 +228,48 @@ class _Assembler:
                                "keep one of them")
                 else:
                     sections[name] = (value, source)
+            for fact_name, fact in (model.facts or {}).items():
+                if fact_name in declared_facts:
+                    self.error("duplicate-fact", f"fact `{fact_name}` is declared in both "
+                               f"{fact_sources[fact_name].file} and {source.file}", source.file,
+                               source.line_of(("facts", fact_name)), None, "declare each fact once")
+                    continue
+                declared_facts[fact_name] = fact
+                fact_sources[fact_name] = source
+                sections.setdefault("facts", (None, source))
         for required in ("ruleset", "catalogues"):
             if required not in sections:
                 self.error("missing-section", f"no file declares `{required}`", None, None, None,
                            f"add a `{required}:` section to one rules file (see rules/README.md)")
         if self._errors():
             raise RulesetInvalid(self._sorted())
-        catalogues: schema.Catalogues = sections["catalogues"][0]
+        table: schema.CurrencyTable | None = sections.get("currency", (None, None))[0]
+        catalogues: schema.Catalogues = self._catalogues(sections["catalogues"][0], sections["catalogues"][1], table)
         limits: schema.Limits = sections.get("limits", (schema.Limits(), None))[0]
+        costing: schema.Costing = sections.get("costing", (schema.Costing(), None))[0]
         currencies = set(catalogues.currencies)
+        level_rank = {level: rank for rank, level in enumerate(catalogues.approval_levels)}
         if "limits" in sections:
-            self._check_limits(limits, currencies, sections["limits"][1])
+            self._check_limits(limits, currencies, level_rank, sections["limits"][1])
+        if "costing" in sections:
+            self._check_currencies(costing.discount_basis_max, currencies, sections["costing"][1],
+                                   ("costing", "discount_basis_max"))
+        for fact_name, fact in declared_facts.items():
+            self._check_fact(fact_name, fact, catalogues, fact_sources[fact_name])
+        alternatives: tuple[schema.Alternative, ...] = tuple(sections.get("alternatives", ((), None))[0])
+        if "alternatives" in sections:
+            seen_alternatives: set[str] = set()
+            for index, alternative in enumerate(alternatives):
+                if alternative.id in seen_alternatives:
+                    self.error("duplicate-alternative", f"alternative `{alternative.id}` is declared twice",
+                               sections["alternatives"][1].file,
+                               sections["alternatives"][1].line_of(("alternatives", index)))
+                seen_alternatives.add(alternative.id)
+        vocabulary = vocab.Vocabulary.build(facts_module.fields(declared_facts)
+                                            + (list(vocab.BASE_FIELDS) if table is not None else []))
+        messages: schema.Messages | None = sections.get("messages", (None, None))[0]
+        if messages is not None:
+            self._check_messages(messages, catalogues, sections["messages"][1], sections)
 
         tier_rank = {tier: rank for rank, tier in enumerate(catalogues.tiers)}
         rules: list[RuleDef] = []
@@ -213,6 +278,8 @@ class _Assembler:
         if total > MAX_RULES:
             self.error("too-many-rules", f"{total} rules; a ruleset holds at most {MAX_RULES}", None)
             raise RulesetInvalid(self._sorted())
+        scope = _Scope(catalogues, tier_rank, currencies, vocabulary, declared_facts,
+                       {alternative.id for alternative in alternatives}, level_rank)
         for source, model in parsed:
             for position, rule in enumerate(model.rules):
                 path = ("rules", position)
@@ -223,7 +290,7 @@ class _Assembler:
                                source.file, line, rule.id, "give each rule its own id")
                     continue
                 seen[rule.id] = (source.file, line)
-                built = self._rule(rule, len(rules), source, path, line, catalogues, tier_rank, currencies)
+                built = self._rule(rule, len(rules), source, path, line, scope)
                 if built is not None:
                     rules.append(built)
         if not rules and not self._errors():
@@ -235,7 +302,7 @@ class _Assembler:
             catalogues=catalogues,
             combine=sections.get("combine", (schema.Combine(), None))[0],
             limits=limits,
-            costing=sections.get("costing", (schema.Costing(), None))[0],
+            costing=costing,
             rules=tuple(rules),
             digest=digest_of(self.raw),
             files=tuple(sorted(self.raw)),
@@ -243,7 +310,71 @@ class _Assembler:
             warnings=tuple(self._sorted()),
             sections={name: (source.file, source.line_of((name,))) for name, (_, source) in sections.items()},
             sources=dict(self.raw),
+            facts=declared_facts,
+            currency=table,
+            alternatives=alternatives,
+            messages=messages,
+            vocabulary=vocabulary,
+            level_rank=level_rank,
         )
+
+    def _catalogues(self, catalogues: schema.Catalogues, source: Source,
+                    table: schema.CurrencyTable | None) -> schema.Catalogues:
+        if not catalogues.currencies:
+            if table is None:
+                self.error("schema", "`catalogues.currencies` is required", source.file,
+                           source.line_of(("catalogues",)), None,
+                           "list the currencies the ruleset decides in, or declare a `currency:` rate table")
+                raise RulesetInvalid(self._sorted())
+            return catalogues.model_copy(update={"currencies": table.currencies})
+        return catalogues
+
+    def _check_fact(self, name: str, fact: schema.FactDecl, catalogues: schema.Catalogues, source: Source) -> None:
+        where = source.line_of(("facts", name))
+        for failure_type in fact.required_for:
+            if failure_type != "*" and failure_type not in catalogues.failure_types:
+                self.warn("fact-required-for", f"fact `{name}` is required for `{failure_type}`, which is not in "
+                          "the failure_types catalogue", source.file, where, None,
+                          "name a catalogued failure type, or `*` for every type")
+        if fact.default is not None:
+            _, expected = facts_module.typed(fact, _default_value(fact), None)
+            if expected is not None:
+                self.error("fact-default", f"fact `{name}`'s default {fact.default!r} is not {expected}",
+                           source.file, where, None, None)
+
+    def _check_messages(self, messages: schema.Messages, catalogues: schema.Catalogues, source: Source,
+                        sections: dict[str, tuple[Any, Source]]) -> None:
+        from babel import Locale, UnknownLocaleError
+
+        if messages.default_locale not in messages.locales:
+            self.error("messages", f"the default locale `{messages.default_locale}` has no texts under "
+                       "`messages.locales`", source.file, source.line_of(("messages", "default_locale")))
+        for tag, texts in messages.locales.items():
+            path = ("messages", "locales", tag)
+            try:
+                Locale.parse(tag, sep="-")
+            except (UnknownLocaleError, ValueError) as exc:
+                self.error("messages", f"locale `{tag}` is not a locale money can be formatted for: {exc}",
+                           source.file, source.line_of(path), None, "use a BCP 47 tag such as en, id, zh-CN, lv")
+            for where, template, allowed in templates.slots(texts):
+                problem = templates.problems(template, allowed)
+                if problem is not None:
+                    self.error("template", f"messages.locales.{tag}.{'.'.join(where)}: {problem}", source.file,
+                               source.line_of(path + where), None, "see rules/README.md, Messages")
+            for failure_type in texts.failure_types:
+                if failure_type not in catalogues.failure_types:
+                    self.warn("template", f"messages.locales.{tag}.failure_types names `{failure_type}`, which is "
+                              "not in the failure_types catalogue", source.file,
+                              source.line_of(path + ("failure_types", failure_type)))
+            for alternative in texts.alternatives:
+                if alternative not in {item.id for item in sections.get("alternatives", ((), None))[0] or ()}:
+                    self.error("template", f"messages.locales.{tag}.alternatives names `{alternative}`, which is "
+                               "not a declared alternative", source.file,
+                               source.line_of(path + ("alternatives", alternative)))
+            for level in texts.levels:
+                if level not in catalogues.approval_levels:
+                    self.error("template", f"messages.locales.{tag}.levels names `{level}`, which is not an "
+                               "approval level", source.file, source.line_of(path + ("levels", level)))
 
     def _check_currencies(self, amounts: dict[str, Any] | None, currencies: set[str], source: Source,
                           path: tuple, rule_id: str | None = None) -> None:
@@ -254,30 +385,87 @@ class _Assembler:
         extra = sorted(set(amounts) - currencies)
         if missing:
             self.error("currency-missing", f"no amount for {', '.join(missing)}: every currency in the catalogue "
-                       "needs one", source.file, line, rule_id, f"add {missing[0]}: \"...\" here")
+                       "needs one", source.file, line, rule_id,
+                       f"add {missing[0]}: \"...\" here, or declare a `currency:` rate table and give the base "
+                       "currency's amount")
         if extra:
             self.error("currency-unknown", f"{', '.join(extra)} is not in the currencies catalogue",
                        source.file, line, rule_id, "add it to catalogues.currencies or remove it here")
 
-    def _check_limits(self, limits: schema.Limits, currencies: set[str], source: Source) -> None:
+    def _check_level(self, level: str, level_rank: Mapping[str, int], source: Source, path: tuple,
+                     rule_id: str | None = None) -> None:
+        if level not in level_rank:
+            self.error("approval-level", f"`{level}` is not an approval level ({', '.join(level_rank)})",
+                       source.file, source.line_of(path), rule_id,
+                       _suggest_level(level, level_rank) or "declare it in catalogues.approval_levels")
+
+    def _check_limits(self, limits: schema.Limits, currencies: set[str], level_rank: Mapping[str, int],
+                      source: Source) -> None:
         self._check_currencies(limits.credit.max, currencies, source, ("limits", "credit", "max"))
         previous: schema.AmountBoundary | None = None
         for index, boundary in enumerate(limits.approval.by_amount):
             path = ("limits", "approval", "by_amount", index, "above")
             self._check_currencies(boundary.above, currencies, source, path)
-            if previous is not None and _LEVELS[boundary.level] <= _LEVELS[previous.level]:
+            self._check_level(boundary.level, level_rank, source, path[:-1] + ("level",))
+            if previous is not None and level_rank.get(boundary.level, 0) <= level_rank.get(previous.level, 0):
                 self.error("approval-order", "list by_amount boundaries from the lowest level to the highest",
                            source.file, source.line_of(path[:-1]), None, None)
             previous = boundary
         previous_count = 0
         for index, recoveries in enumerate(limits.approval.by_prior_recoveries):
+            path = ("limits", "approval", "by_prior_recoveries", index)
+            self._check_level(recoveries.level, level_rank, source, path + ("level",))
             if recoveries.at_least <= previous_count:
                 self.error("approval-order", "list by_prior_recoveries boundaries with rising at_least",
-                           source.file, source.line_of(("limits", "approval", "by_prior_recoveries", index)))
+                           source.file, source.line_of(path))
             previous_count = recoveries.at_least
 
+    def _check_amount(self, spec: schema._AmountForms | None, scope: "_Scope", source: Source, path: tuple,
+                      rule_id: str) -> None:
+        """Currencies, facts and fields an amount refers to."""
+        if spec is None:
+            return
+        for name in ("amount", "min", "max"):
+            self._check_currencies(getattr(spec, name), scope.currencies, source, path + (name,), rule_id)
+
+        def fact_of(name: str, types: tuple[str, ...], where: tuple, what: str) -> None:
+            fact = scope.facts.get(name)
+            if fact is None or fact.type not in types:
+                declared = [fact_name for fact_name, decl in scope.facts.items() if decl.type in types]
+                self.error("amount", f"`{name}` is not a declared {what} fact", source.file,
+                           source.line_of(path + where), rule_id,
+                           f"declare it under `facts:` with type {' or '.join(types)}"
+                           + (f" (declared: {', '.join(declared)})" if declared else ""))
+
+        if spec.percent_of_fact is not None:
+            fact_of(spec.percent_of_fact.fact, ("money",), ("percent_of_fact", "fact"), "money")
+        if spec.per is not None:
+            fact_of(spec.per, ("integer",), ("per",), "integer")
+        if spec.pro_rata is not None:
+            for part in ("part", "whole"):
+                value = getattr(spec.pro_rata, part)
+                if isinstance(value, str):
+                    self._check_numeric_field(value, scope, source, path + ("pro_rata", part), rule_id)
+                elif part == "whole" and value <= 0:
+                    self.error("amount", "pro_rata.whole must be above 0", source.file,
+                               source.line_of(path + ("pro_rata", part)), rule_id)
+        table = getattr(spec, "table", None)
+        if table is not None:
+            self._check_numeric_field(table.by, scope, source, path + ("table", "by"), rule_id)
+            for index, band in enumerate(table.bands):
+                self._check_amount(band, scope, source, path + ("table", "bands", index), rule_id)
+
+    def _check_numeric_field(self, name: str, scope: "_Scope", source: Source, path: tuple, rule_id: str) -> None:
+        field = scope.vocabulary.get(name)
+        if field is None or field.kind not in ("int", "decimal"):
+            numeric = [path for path, item in scope.vocabulary.fields.items() if item.kind in ("int", "decimal")]
+            guess = difflib.get_close_matches(name, numeric, n=1)
+            self.error("amount", f"`{name}` is not a numeric field or fact", source.file, source.line_of(path),
+                       rule_id, f"did you mean `{guess[0]}`?" if guess else "name a number field such as "
+                       "facts.<an integer or number fact>")
+
     def _rule(self, rule: schema.Rule, index: int, source: Source, path: tuple, line: int | None,
-              catalogues: schema.Catalogues, tier_rank: dict[str, int], currencies: set[str]) -> RuleDef | None:
+              scope: "_Scope") -> RuleDef | None:
         before = len(self.findings)
 
         def report(message: str, where: tuple, hint: str | None) -> None:
@@ -287,19 +475,33 @@ class _Assembler:
             self.warn("condition-value", message, source.file, source.line_of(path + ("when",) + where),
                       rule.id, hint)
 
+        catalogues = scope.catalogues
         parser = conditions.ConditionParser(
             {"failure_types": tuple(catalogues.failure_types), "tiers": catalogues.tiers,
              "currencies": catalogues.currencies, "channels": catalogues.channels},
-            report, warn, lambda where: source.line_of(path + ("when",) + where))
+            report, warn, lambda where: source.line_of(path + ("when",) + where), scope.vocabulary)
         node = None if rule.when is None else parser.parse(rule.when, ())
+        then = rule.then
         for name in ("refund", "credit"):
-            spec = getattr(rule.then, name)
-            if spec is not None and spec.amount is not None:
-                self._check_currencies(spec.amount, currencies, source, path + ("then", name, "amount"), rule.id)
+            self._check_amount(getattr(then, name), scope, source, path + ("then", name), rule.id)
+            if then.add is not None:
+                self._check_amount(getattr(then.add, name), scope, source, path + ("then", "add", name), rule.id)
+        for number, owed in enumerate(then.owed or ()):
+            self._check_amount(owed, scope, source, path + ("then", "owed", number), rule.id)
+        if then.replacement is not None:
+            self._check_amount(then.replacement.value, scope, source, path + ("then", "replacement", "value"),
+                               rule.id)
+        if then.approval is not None:
+            self._check_level(then.approval, scope.level_rank, source, path + ("then", "approval"), rule.id)
+        if then.alternative is not None and then.alternative not in scope.alternatives:
+            known = ", ".join(sorted(scope.alternatives)) or "none"
+            self.error("alternative", f"`{then.alternative}` is not a declared alternative (declared: {known})",
+                       source.file, source.line_of(path + ("then", "alternative")), rule.id,
+                       "declare it under `alternatives:` or leave `alternative` out")
         if len(self.findings) != before and any(f.severity == "error" for f in self.findings[before:]):
             return None
         try:
-            terms = conditions.dnf(node, tier_rank)
+            terms = conditions.dnf(node, scope.tier_rank, scope.vocabulary)
         except conditions.TooComplex as exc:
             self.error("too-complex", str(exc), source.file, source.line_of(path + ("when",)), rule.id,
                        "split the rule into several rules, or use fewer `in` lists under one `all`")
@@ -312,7 +514,38 @@ class _Assembler:
         return RuleDef(index, rule.id, rule.description, node, rule.then, source.file, line, tuple(terms))
 
 
-_LEVELS = {"agent": 0, "supervisor": 1, "manager": 2}
+#: Sections a ruleset declares at most once (`facts` may be spread over files).
+ONCE = ("ruleset", "catalogues", "currency", "alternatives", "combine", "limits", "costing", "messages")
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """What a rule is checked against."""
+
+    catalogues: schema.Catalogues
+    tier_rank: Mapping[str, int]
+    currencies: set[str]
+    vocabulary: vocab.Vocabulary
+    facts: Mapping[str, schema.FactDecl]
+    alternatives: set[str]
+    level_rank: Mapping[str, int]
+
+
+def _default_value(fact: schema.FactDecl) -> Any:
+    from decimal import Decimal
+
+    if fact.type == "number" and isinstance(fact.default, (int, float, str)) and not isinstance(fact.default, bool):
+        try:
+            return Decimal(str(fact.default))
+        except ArithmeticError:
+            return fact.default
+    return fact.default
+
+
+def _suggest_level(level: str, level_rank: Mapping[str, int]) -> str | None:
+    guess = difflib.get_close_matches(level, list(level_rank), n=1)
+    return f"did you mean `{guess[0]}`?" if guess else None
+
 
 _HINTS = {
     "literal_error": "use one of the values the message lists",
@@ -357,4 +590,7 @@ _KNOWN_KEYS = _model_keys([
     schema.RefundLimit, schema.CreditLimit, schema.DiscountLimit, schema.TotalLimit, schema.Approval,
     schema.AmountBoundary, schema.RecoveriesBoundary, schema.Costing, schema.Rule, schema.Then,
     schema.RefundSpec, schema.CreditSpec, schema.DiscountSpec, schema.ApologySpec, schema.Unaddressed,
+    schema.FactDecl, schema.CurrencyTable, schema.Alternative, schema.OwedSpec, schema.ReplacementSpec,
+    schema.AddSpec, schema.MultiplySpec, schema.Bands, schema.Band, schema.ProRata, schema.FactPercent,
+    schema.Messages, schema.LocaleTexts, schema.ApologyTexts, schema.ExplanationTexts, schema.NoteTexts,
 ])

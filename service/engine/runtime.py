@@ -2,7 +2,7 @@
 
 durable-rules 2.0.28 is driven through its C binding (`durable_rules_engine`)
 directly, which is both faster than its Python `Host` and sidesteps the hazards
-that Host carries (each reproduced on these machines, see ../shared/NOTES.md and
+that Host carries (each reproduced on these machines, see docs/engine.md and
 tests/engine/test_hazards.py):
 
 - No `Host`, so no timer threads that call `start_action()` every 0.2 s and steal

@@ -2,8 +2,10 @@
 
 Rules files are hostile input as far as the loader is concerned: it rejects
 non-UTF-8 bytes, duplicate keys, documents that expand past a node budget (alias
-"billion laughs" bombs), very deep nesting and oversized files, each with a
-finding that says where. PyYAML's safe composer builds the node tree; this module
+"billion laughs" bombs), very deep nesting, oversized files, numbers longer than
+`service.numbers.MAX_CHARS` (a 4,300-digit integer costs seconds to build, more
+is refused by Python outright) and values YAML cannot build (an unquoted
+impossible date such as 2026-11-31), each with a finding that says where. PyYAML's safe composer builds the node tree; this module
 turns it into data itself so it can keep line numbers and count expansions.
 """
 
@@ -14,11 +16,14 @@ from typing import Any
 
 import yaml
 
+from .. import numbers
 from .findings import Finding
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 MAX_NODES = 200_000
 MAX_DEPTH = 64
+_NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 
 try:  # libyaml's composer is several times faster; PyYAML falls back to pure Python.
     _Loader: type = yaml.CSafeLoader
@@ -130,9 +135,21 @@ class _Builder:
             return out
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, path + (index,), depth + 1) for index, item in enumerate(node.value)]
+        if node.tag in _NUMBER_TAGS and len(node.value) > numbers.MAX_CHARS:
+            self.findings.append(Finding("error", "number-too-long", f"a number has at most {numbers.MAX_CHARS} "
+                                         f"characters, this one has {len(node.value)}", self.source.file, line,
+                                         None, "quote it if it is text, or write a smaller number"))
+            return None
         try:
             return self.constructor.construct_object(node, deep=True)
         except yaml.YAMLError as exc:
             self.findings.append(Finding("error", "yaml", f"cannot read value: {exc}", self.source.file,
                                          line, None, None))
-            return None
+        except (ValueError, ArithmeticError, TypeError) as exc:
+            shown = node.value if len(node.value) <= 40 else node.value[:37] + "..."
+            if node.tag == _TIMESTAMP_TAG:
+                message, hint = f"`{shown}` reads as a date but is not one ({exc})", "quote it if it is text"
+            else:
+                message, hint = f"cannot read `{shown}`: {exc}", "quote the value if it is text"
+            self.findings.append(Finding("error", "bad-value", message, self.source.file, line, None, hint))
+        return None

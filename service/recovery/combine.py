@@ -1,26 +1,37 @@
-"""From the rules that matched to one recommendation: combine, limit, approve, justify.
+"""Goodwill: from the rules that matched to one option's mix, on top of what is owed.
 
-Every matching rule contributes (rules are taken in ruleset order, which breaks
-ties: the earlier rule wins). How contributions combine is declared in the
-ruleset's `combine` section; the defaults, and the only choices, are:
+Order of operations, per option (shown step by step in explain):
 
-| component               | combine                                   |
-|-------------------------|-------------------------------------------|
-| refund, credit          | largest (default) or sum                  |
-| discount                | largest percent (its validity comes with it) |
-| replacement             | the first rule's                          |
-| apology level, from     | highest of each                           |
-| explanation             | any rule asks for it                      |
-| respond within, follow up | shortest                                |
-| approval level          | highest (rules, amount and history boundaries) |
-| root-cause review       | any rule asks for it                      |
-| money back only         | any: credit is paid as refund; no discount once money goes back |
+1. **Owed** lines are computed first (`owed.py`) and are never touched below.
+2. **Combine** every matching rule's contribution, in ruleset order (ties: the
+   earlier rule wins), as the ruleset's `combine` section says:
 
-Then the limits apply in this order: the refund cap, the credit caps, the discount
-cap, and the total cap (refund + credit as a share of the order; credit is trimmed
-before refund, since cash is the fairer form above 100%, Noone 2012). Each clip is
-reported in `limits_applied`. Amounts are computed exactly and rounded down to the
-currency's minor unit once, at the end (`money.round_down`).
+   | component                 | combine                                          |
+   |---------------------------|--------------------------------------------------|
+   | refund, credit            | largest (default) or sum                         |
+   | discount                  | largest percent (its validity comes with it)     |
+   | replacement               | the first rule's (its value counts in cost)      |
+   | apology level, from       | highest of each                                  |
+   | explanation, review       | any rule asks for it                             |
+   | respond within, follow up | shortest                                         |
+   | approval level            | highest (rules, amount and history boundaries)   |
+
+3. **Multiply**: escalations (`then.multiply`) multiply the combined refund and credit.
+4. **Add**: escalations (`then.add`) add to them, so a recurring failure gets more
+   than its one-off whatever the base rules gave.
+5. **Limits** bound goodwill only: the refund cap, the credit caps, the discount cap,
+   then the total cap (goodwill refund and credit plus a replacement's value; credit
+   is trimmed before refund: cash is the fairer form above 100%, Noone 2012). Owed
+   money is neither counted nor reduced: statutory and contractual amounts are floors
+   that goodwill adds to. Each clip is reported in `limits_applied`.
+6. **Money back only** (`then.money_back_only`): goodwill credit, within its caps, is
+   paid as refund as far as the refund cap leaves room (a share of the order, or of
+   the amount at stake when there is no order); once money goes back no discount
+   comes with it.
+7. **Round** down to the currency's minor unit, once (`money.round_down`).
+8. **Costs and approval**: the mix pays owed + goodwill; approval boundaries compare
+   goodwill (with a discount's expected use) plus a replacement's value, never owed
+   money; `agent_may_offer_now` is what the frontline may give without waiting.
 """
 
 from __future__ import annotations
@@ -31,12 +42,13 @@ from typing import Any
 
 from .. import money
 from ..engine.loader import RuleDef, RulesetDef
-from ..engine.schema import MoneySpec
+from ..engine.schema import MultiplySpec
+from . import owed as owed_module
+from .amounts import HUNDRED, Basis
 from .normalize import Flat
 
-HUNDRED = Decimal(100)
 APOLOGY_RANK = {"none": 0, "standard": 1, "sincere": 2, "personal": 3}
-LEVEL_RANK = {"agent": 0, "supervisor": 1, "manager": 2}
+STAFF_RANK = {"agent": 0, "supervisor": 1, "manager": 2}
 
 DEFAULT_REASONS = {
     "distributive": "no matching rule recommends compensation for this failure",
@@ -44,16 +56,20 @@ DEFAULT_REASONS = {
     "interactional": "no matching rule recommends an apology or an explanation",
 }
 
+ORDER_OF_OPERATIONS = ("owed lines", "combine contributions", "multiply", "add", "limits (goodwill only)",
+                       "money back only", "round down", "costs and approval")
+
 
 @dataclass
 class Outcome:
     currency: str | None
-    refund: Decimal | None = None
+    refund: Decimal | None = None  # goodwill only; the mix pays owed + goodwill
     credit: Decimal | None = None
     credit_expires_in_days: int | None = None
     discount_percent: int | None = None
     discount_valid_days: int | None = None
     replacement: str | None = None
+    replacement_value: Decimal | None = None
     apology_level: str = "none"
     apology_from: str = "agent"
     explanation: bool = False
@@ -61,39 +77,62 @@ class Outcome:
     follow_up_within_hours: int | None = None
     approval_level: str = "agent"
     approval_reasons: list[str] = field(default_factory=list)
+    approval_by_rule_or_history: bool = False
     root_cause_review: bool = False
+    owed: list[owed_module.OwedLine] = field(default_factory=list)
+    owed_refund: Decimal = Decimal(0)
+    owed_credit: Decimal = Decimal(0)
+    discount_cost: Decimal | None = None
     estimated_cost: Decimal | None = None
+    goodwill_cost: Decimal | None = None
     unaddressed: dict[str, str] = field(default_factory=dict)
     limits_applied: list[dict[str, Any]] = field(default_factory=list)
     set_by: dict[str, list[str]] = field(default_factory=dict)
+    steps: dict[str, dict[str, Any]] = field(default_factory=dict)
     fired: list[RuleDef] = field(default_factory=list)
+    offer_now: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def paid_refund(self) -> Decimal | None:
+        total = (self.refund or Decimal(0)) + self.owed_refund
+        return total if total > 0 else None
 
-def _money(spec: MoneySpec, order: Decimal | None, currency: str | None) -> Decimal | None:
-    if spec.percent_of_order is not None:
-        return None if order is None else order * spec.percent_of_order / HUNDRED
-    assert spec.amount is not None  # the schema requires one of the two
-    return None if currency is None else spec.amount[currency]
+    @property
+    def paid_credit(self) -> Decimal | None:
+        total = (self.credit or Decimal(0)) + self.owed_credit
+        return total if total > 0 else None
+
+    @property
+    def credit_days(self) -> int | None:
+        days = [line.expires_in_days for line in self.owed if line.pay_as == "credit"]
+        if self.credit is not None and self.credit_expires_in_days is not None:
+            days.append(self.credit_expires_in_days)
+        return max(days) if days else None
 
 
 def _fmt(amount: Decimal, currency: str | None) -> str:
     return money.fmt(money.round_down(amount, currency)) if currency else f"{amount:f}"
 
 
-def combine(ruleset: RulesetDef, flat: Flat, matched: list[int], currency: str | None) -> Outcome:
-    order: Decimal | None = flat.get("order.amount.amount")
-    out = Outcome(currency=currency)
+def combine(ruleset: RulesetDef, flat: Flat, rules: list[RuleDef], basis: Basis,
+            owed: list[owed_module.OwedLine]) -> Outcome:
+    currency = basis.currency
+    out = Outcome(currency=currency, owed=owed, owed_refund=owed_module.total(owed, "refund"),
+                  owed_credit=owed_module.total(owed, "credit"))
     policy = ruleset.combine
     set_by = out.set_by
     money_back_by: list[str] = []
+    factors: list[tuple[str, MultiplySpec]] = []
+    additions: list[RuleDef] = []
+    replacement_rule: RuleDef | None = None
+    level_rank = ruleset.level_rank
 
-    for index in matched:
-        rule = ruleset.rules[index]
+    for rule in rules:
         then = rule.then
         rid = rule.id
         out.fired.append(rule)
-        if then.refund is not None and order is not None:
-            amount = _money(then.refund, order, currency)
+        if then.refund is not None and basis.order is not None:  # v1: without an order, no goodwill refund
+            amount, _ = basis.amount(then.refund)
             if amount is not None:
                 if out.refund is None or (policy.refund == "largest" and amount > out.refund):
                     out.refund = amount
@@ -102,7 +141,7 @@ def combine(ruleset: RulesetDef, flat: Flat, matched: list[int], currency: str |
                     out.refund += amount
                     set_by["refund"].append(rid)
         if then.credit is not None:
-            amount = _money(then.credit, order, currency)
+            amount, _ = basis.amount(then.credit)
             if amount is not None:
                 if out.credit is None or (policy.credit == "largest" and amount > out.credit):
                     out.credit = amount
@@ -110,8 +149,7 @@ def combine(ruleset: RulesetDef, flat: Flat, matched: list[int], currency: str |
                     set_by["credit"] = [rid]
                 elif policy.credit == "sum":
                     out.credit += amount
-                    assert out.credit_expires_in_days is not None
-                    out.credit_expires_in_days = max(out.credit_expires_in_days, then.credit.expires_in_days)
+                    out.credit_expires_in_days = max(out.credit_expires_in_days or 0, then.credit.expires_in_days)
                     set_by["credit"].append(rid)
         if then.discount is not None:
             if out.discount_percent is None or then.discount.percent > out.discount_percent:
@@ -119,13 +157,14 @@ def combine(ruleset: RulesetDef, flat: Flat, matched: list[int], currency: str |
                 out.discount_valid_days = then.discount.valid_days
                 set_by["discount"] = [rid]
         if then.replacement is not None and out.replacement is None:
-            out.replacement = then.replacement
+            out.replacement = then.replacement.kind
+            replacement_rule = rule
             set_by["replacement"] = [rid]
         if then.apology is not None:
             if APOLOGY_RANK[then.apology.level] > APOLOGY_RANK[out.apology_level]:
                 out.apology_level = then.apology.level
                 set_by["apology.level"] = [rid]
-            if LEVEL_RANK[then.apology.from_] > LEVEL_RANK[out.apology_from]:
+            if STAFF_RANK[then.apology.from_] > STAFF_RANK[out.apology_from]:
                 out.apology_from = then.apology.from_
                 set_by["apology.from"] = [rid]
         if then.explanation and not out.explanation:
@@ -139,30 +178,105 @@ def combine(ruleset: RulesetDef, flat: Flat, matched: list[int], currency: str |
                 out.follow_up_within_hours is None or then.follow_up_within_hours < out.follow_up_within_hours):
             out.follow_up_within_hours = then.follow_up_within_hours
             set_by["follow_up_within_hours"] = [rid]
-        if then.approval is not None and then.approval != "agent":
+        if then.approval is not None and level_rank[then.approval] > 0:
             out.approval_reasons.append(f"rule {rid} asks for {then.approval} approval")
-            if LEVEL_RANK[then.approval] > LEVEL_RANK[out.approval_level]:
+            out.approval_by_rule_or_history = True
+            if level_rank[then.approval] > level_rank[out.approval_level]:
                 out.approval_level = then.approval
         if then.root_cause_review and not out.root_cause_review:
             out.root_cause_review = True
             set_by["root_cause_review"] = [rid]
         if then.money_back_only:
             money_back_by.append(rid)
+        if then.multiply is not None:
+            factors.append((rid, then.multiply))
+        if then.add is not None:
+            additions.append(rule)
         if then.unaddressed_reason is not None:
             for dimension in ("distributive", "procedural", "interactional"):
                 reason = getattr(then.unaddressed_reason, dimension)
                 if reason is not None and dimension not in out.unaddressed:
                     out.unaddressed[dimension] = reason
 
-    if money_back_by:
-        _credit_as_refund(out, money_back_by[0], order)
-    _apply_limits(out, ruleset, order)
+    # Steps keep exact amounts; explain formats them (the plain decision never reads them).
+    out.steps = {"refund": {"combined": out.refund}, "credit": {"combined": out.credit}}
+    _multiply(out, factors)
+    _add(out, additions, basis)
+    if replacement_rule is not None:
+        _replacement_value(out, replacement_rule, basis)
+    _apply_limits(out, ruleset, basis.order)
+    room_base = basis.order if basis.order is not None else basis.flat.get("failure.amount_at_stake.amount")
+    if money_back_by and room_base is not None:
+        _credit_as_refund(out, money_back_by[0], ruleset, room_base)
     _round(out)
-    if money_back_by and out.refund is not None:
+    if money_back_by and out.paid_refund is not None:
         _drop_discount(out, money_back_by[0])
-    _cost(out, ruleset, order)
+    _cost(out, ruleset, basis.order)
     _approval(out, ruleset, flat)
+    _offer_now(out, ruleset)
+    out.steps["refund"].update(goodwill=out.refund, owed=out.owed_refund)
+    out.steps["credit"].update(goodwill=out.credit, owed=out.owed_credit)
     return out
+
+
+def show_steps(steps: dict[str, Any], currency: str | None) -> dict[str, Any]:
+    """A component's steps as the explanation shows them: amounts written as the wire writes money."""
+    def shown(value: Any) -> Any:
+        return _fmt(value, currency) if isinstance(value, Decimal) else value
+
+    out = {key: shown(value) for key, value in steps.items() if value is not None or key == "combined"}
+    if "added_by" in out:
+        out["added_by"] = [{**step, "amount": shown(step["amount"])} for step in out["added_by"]]
+    return out
+
+
+def _multiply(out: Outcome, factors: list[tuple[str, MultiplySpec]]) -> None:
+    for component in ("refund", "credit"):
+        applied = []
+        for rid, spec in factors:
+            factor = getattr(spec, component)
+            if factor is None:
+                continue
+            applied.append({"rule": rid, "factor": f"{factor:f}"})
+            value = getattr(out, component)
+            if value is not None:
+                setattr(out, component, value * factor)
+        if applied:
+            out.steps[component]["multiplied_by"] = applied
+            out.steps[component]["after_multiply"] = getattr(out, component)
+
+
+def _add(out: Outcome, additions: list[RuleDef], basis: Basis) -> None:
+    for component in ("refund", "credit"):
+        applied = []
+        for rule in additions:
+            spec = getattr(rule.then.add, component)
+            if spec is None or (component == "refund" and basis.order is None):
+                continue
+            amount, _ = basis.amount(spec)
+            if amount is None:
+                continue
+            applied.append({"rule": rule.id, "amount": amount})
+            value = getattr(out, component)
+            setattr(out, component, amount if value is None else value + amount)
+            if component == "credit":
+                out.credit_expires_in_days = max(out.credit_expires_in_days or 0, spec.expires_in_days)
+            out.set_by.setdefault(component, []).append(rule.id)
+        if applied:
+            out.steps[component]["added_by"] = applied
+            out.steps[component]["after_add"] = getattr(out, component)
+
+
+def _replacement_value(out: Outcome, rule: RuleDef, basis: Basis) -> None:
+    spec = rule.then.replacement
+    if spec is None:
+        return
+    if spec.value is not None:
+        amount, _ = basis.amount(spec.value)
+    else:
+        amount = basis.stake
+    if amount is not None and out.currency is not None:
+        out.replacement_value = money.round_down(amount, out.currency)
 
 
 def _clip(out: Outcome, limit: str, component: str, before: Decimal, after: Decimal) -> None:
@@ -170,14 +284,25 @@ def _clip(out: Outcome, limit: str, component: str, before: Decimal, after: Deci
                                "after": _fmt(after, out.currency), "currency": out.currency})
 
 
-def _credit_as_refund(out: Outcome, rule_id: str, order: Decimal | None) -> None:
-    if out.credit is not None and order is not None:
-        before = out.refund or Decimal(0)
-        out.refund = before + out.credit
-        out.limits_applied.append({"limit": f"money_back_only ({rule_id})", "component": "credit",
-                                   "before": _fmt(out.credit, out.currency), "after": _fmt(Decimal(0), out.currency),
-                                   "currency": out.currency})
-        out.set_by.setdefault("refund", []).append(rule_id)
+def _credit_as_refund(out: Outcome, rule_id: str, ruleset: RulesetDef, order: Decimal) -> None:
+    """Goodwill credit (already within its caps) is paid as refund, as far as the refund cap allows; the cap
+    is a share of the order, or of the amount at stake when the event has no order."""
+    if out.credit is None:
+        return
+    refund = out.refund or Decimal(0)
+    room = max(order * ruleset.limits.refund.max_percent_of_order / HUNDRED - refund, Decimal(0))
+    moved = min(out.credit, room)
+    if moved <= 0:
+        return
+    out.refund = refund + moved
+    left = out.credit - moved
+    out.limits_applied.append({"limit": f"money_back_only ({rule_id})", "component": "credit",
+                               "before": _fmt(out.credit, out.currency), "after": _fmt(left, out.currency),
+                               "currency": out.currency})
+    out.set_by.setdefault("refund", []).append(rule_id)
+    if left > 0:
+        out.credit = left
+    else:
         out.credit = None
         out.credit_expires_in_days = None
         out.set_by.pop("credit", None)
@@ -195,6 +320,7 @@ def _drop_discount(out: Outcome, rule_id: str) -> None:
 
 def _apply_limits(out: Outcome, ruleset: RulesetDef, order: Decimal | None) -> None:
     limits = ruleset.limits
+    zero = Decimal(0)
     if out.refund is not None and order is not None:
         cap = order * limits.refund.max_percent_of_order / HUNDRED
         if out.refund > cap:
@@ -217,17 +343,17 @@ def _apply_limits(out: Outcome, ruleset: RulesetDef, order: Decimal | None) -> N
         out.discount_percent = limits.discount.max_percent
     if limits.total is not None and order is not None:
         cap = order * limits.total.max_percent_of_order / HUNDRED
-        refund = out.refund or Decimal(0)
-        credit = out.credit or Decimal(0)
-        excess = refund + credit - cap
+        refund = out.refund or zero
+        credit = out.credit or zero
+        excess = (out.replacement_value or zero) + refund + credit - cap
         if excess > 0:
             if credit > 0:
-                trimmed = max(credit - excess, Decimal(0))
+                trimmed = max(credit - excess, zero)
                 _clip(out, "total.max_percent_of_order", "credit", credit, trimmed)
                 excess -= credit - trimmed
                 out.credit = trimmed
             if excess > 0 and refund > 0:
-                trimmed = max(refund - excess, Decimal(0))
+                trimmed = max(refund - excess, zero)
                 _clip(out, "total.max_percent_of_order", "refund", refund, trimmed)
                 out.refund = trimmed
 
@@ -236,6 +362,7 @@ def _round(out: Outcome) -> None:
     currency = out.currency
     if currency is None:
         out.refund = out.credit = None
+        out.credit_expires_in_days = None
         return
     if out.refund is not None:
         out.refund = money.round_down(out.refund, currency)
@@ -249,27 +376,38 @@ def _round(out: Outcome) -> None:
 
 
 def _cost(out: Outcome, ruleset: RulesetDef, order: Decimal | None) -> None:
+    """estimated_cost keeps its v1 meaning (refund + credit + a discount's expected use, owed included);
+    goodwill_cost is what approval boundaries compare (goodwill + a replacement's value, owed excluded)."""
     currency = out.currency
     if currency is None:
         return
-    cost = (out.refund or Decimal(0)) + (out.credit or Decimal(0))
-    use = ruleset.costing.discount_expected_use_percent
+    zero = Decimal(0)
+    costing = ruleset.costing
+    use = costing.discount_expected_use_percent
+    discount = zero
     if out.discount_percent is not None and order is not None and use:
-        cost += order * Decimal(out.discount_percent) / HUNDRED * use / HUNDRED
-    out.estimated_cost = money.round_down(cost, currency)
+        spend = order if costing.discount_basis_max is None else min(order, costing.discount_basis_max[currency])
+        discount = money.round_down(spend * Decimal(out.discount_percent) / HUNDRED * use / HUNDRED, currency)
+        out.discount_cost = discount
+    goodwill = (out.refund or zero) + (out.credit or zero) + discount
+    out.goodwill_cost = goodwill
+    out.estimated_cost = money.round_down(goodwill + out.owed_refund + out.owed_credit, currency)
 
 
 def _approval(out: Outcome, ruleset: RulesetDef, flat: Flat) -> None:
     approval = ruleset.limits.approval
-    cost, currency = out.estimated_cost, out.currency
-    if cost is not None and currency is not None:
-        crossed = [boundary for boundary in approval.by_amount if cost > boundary.above[currency]]
+    rank = ruleset.level_rank
+    currency = out.currency
+    if out.goodwill_cost is not None and currency is not None:
+        weighed = out.goodwill_cost + (out.replacement_value or Decimal(0))
+        crossed = [boundary for boundary in approval.by_amount if weighed > boundary.above[currency]]
         if crossed:
             top = crossed[-1]
             limit = money.fmt(top.above[currency])
-            out.approval_reasons.append(f"estimated cost {money.fmt(cost)} {currency} is above the {top.level} "
+            what = "goodwill cost" + (" with the replacement's value" if out.replacement_value else "")
+            out.approval_reasons.append(f"{what} {money.fmt(weighed)} {currency} is above the {top.level} "
                                         f"boundary of {limit} {currency}")
-            if LEVEL_RANK[top.level] > LEVEL_RANK[out.approval_level]:
+            if rank[top.level] > rank[out.approval_level]:
                 out.approval_level = top.level
     prior = flat["customer.prior_recoveries_90d"]
     reached = [boundary for boundary in approval.by_prior_recoveries if prior >= boundary.at_least]
@@ -277,5 +415,35 @@ def _approval(out: Outcome, ruleset: RulesetDef, flat: Flat) -> None:
         top_recoveries = reached[-1]
         out.approval_reasons.append(f"{prior} recoveries in the last 90 days: {top_recoveries.level} review "
                                     f"from {top_recoveries.at_least}")
-        if LEVEL_RANK[top_recoveries.level] > LEVEL_RANK[out.approval_level]:
+        out.approval_by_rule_or_history = True
+        if rank[top_recoveries.level] > rank[out.approval_level]:
             out.approval_level = top_recoveries.level
+
+
+def _offer_now(out: Outcome, ruleset: RulesetDef) -> None:
+    """Owed money always; without approval, everything; when approval is needed only because of the amount,
+    the goodwill parts that fit under the frontline boundary (replacement, discount, credit, refund, in that
+    order); when a rule or the customer's history asks for approval, no goodwill yet."""
+    zero = Decimal(0)
+    currency = out.currency
+    now: dict[str, Any] = {"refund": out.owed_refund or None, "credit": out.owed_credit or None,
+                           "discount": False, "replacement": False}
+    if out.approval_level == "agent":
+        now = {"refund": out.paid_refund, "credit": out.paid_credit, "discount": out.discount_percent is not None,
+               "replacement": out.replacement is not None}
+    elif not out.approval_by_rule_or_history and currency is not None and ruleset.limits.approval.by_amount:
+        room = ruleset.limits.approval.by_amount[0].above[currency]
+        parts = (("replacement", (out.replacement_value or zero) if out.replacement is not None else None),
+                 ("discount", (out.discount_cost or zero) if out.discount_percent is not None else None),
+                 ("credit", out.credit), ("refund", out.refund))
+        for name, cost in parts:
+            if cost is None:
+                continue
+            if cost > room:
+                continue
+            room -= cost
+            if name in ("discount", "replacement"):
+                now[name] = True
+            else:
+                now[name] = (now[name] or zero) + cost
+    out.offer_now = now

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..engine import facts as facts_module
 from ..engine import vocabulary as vocab
 from ..engine.loader import RulesetDef
 from ..models import FailureEvent
@@ -26,8 +27,11 @@ class EventRejected(Exception):
 
 
 def decision_currency(event: FailureEvent) -> str | None:
+    """The order's currency; else the amount at stake's; else the lifetime value's."""
     if event.order is not None:
         return event.order.amount.currency
+    if event.failure.amount_at_stake is not None:
+        return event.failure.amount_at_stake.currency
     if event.customer.lifetime_value is not None:
         return event.customer.lifetime_value.currency
     return None
@@ -51,9 +55,22 @@ def normalize(event: FailureEvent, ruleset: RulesetDef) -> Flat:
                               f"{', '.join(catalogues.tiers)}"})
     currency = decision_currency(event)
     if currency is not None and currency not in catalogues.currencies:
-        loc = ["order", "amount", "currency"] if order is not None else ["customer", "lifetime_value", "currency"]
+        loc = (["order", "amount", "currency"] if order is not None else
+               ["failure", "amount_at_stake", "currency"] if failure.amount_at_stake is not None else
+               ["customer", "lifetime_value", "currency"])
         errors.append({"loc": loc, "msg": f"ruleset '{ruleset.meta.name}' has no amounts or boundaries for "
                                           f"{currency}; it decides in {', '.join(catalogues.currencies)}"})
+    stake = failure.amount_at_stake
+    if stake is not None and stake.currency != currency:
+        errors.append({"loc": ["failure", "amount_at_stake", "currency"],
+                       "msg": f"the amount at stake is in {stake.currency} but the order is in {currency}: "
+                              "give it in the order's currency"})
+    elif stake is not None and order is not None and stake.amount > order.amount.amount:
+        errors.append({"loc": ["failure", "amount_at_stake", "amount"],
+                       "msg": f"the amount at stake ({stake.amount}) is more than the order "
+                              f"({order.amount.amount}): it is the part of the order that went wrong"})
+    facts, fact_errors = facts_module.read(ruleset.facts, event.facts, failure.type, currency)
+    errors += fact_errors
     if errors:
         raise EventRejected(errors)
 
@@ -69,6 +86,12 @@ def normalize(event: FailureEvent, ruleset: RulesetDef) -> Flat:
     }
     if entry is not None:
         flat["failure.kind"] = entry.kind
+    value_received = failure.value_received or (entry.value_received if entry is not None else None)
+    if value_received is not None:
+        flat["failure.value_received"] = value_received
+    done = context.already_done or ()
+    for item in vocab.ALREADY_DONE:
+        flat[f"context.already_done.{item}"] = item in done
     if event.event_id is not None:
         flat["event_id"] = event.event_id
     if failure.description is not None:
@@ -89,4 +112,17 @@ def normalize(event: FailureEvent, ruleset: RulesetDef) -> Flat:
         flat["context.minutes_since_report"] = context.minutes_since_report
     if context.customer_request is not None:
         flat["context.customer_request"] = context.customer_request
+    if context.locale is not None:
+        flat["context.locale"] = context.locale
+    if stake is not None:
+        flat["failure.amount_at_stake.amount"] = stake.amount
+        flat["failure.amount_at_stake.currency"] = stake.currency
+    table = ruleset.currency
+    if table is not None:
+        for base, amount in vocab.BASE_OF.items():
+            value = flat.get(amount)
+            code = flat.get(amount.rsplit(".", 1)[0] + ".currency")
+            if value is not None and code in table.currencies:
+                flat[base] = table.to_base(value, code)
+    flat.update(facts)
     return flat

@@ -3,7 +3,7 @@
 A path is dot-separated keys, e.g. `issue.fields.priority.name`. A key may be
 followed by one selector:
 
-    labels[0]                           the first element of a list
+    labels[0]                           the first element of a list (index below 1,000,000)
     custom_fields[id=360012345].value   the first object in a list whose `id` is 360012345
 
 Nothing else: no wildcards, no expressions, so a path always names one place and
@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-_STEP = re.compile(r"^(?P<key>[A-Za-z0-9_$@:-]+)(?:\[(?:(?P<index>\d+)|(?P<field>[A-Za-z0-9_$@:-]+)=(?P<value>[^\]]*))\])?$")
+_STEP = re.compile(r"^(?P<key>[A-Za-z0-9_$@:-]+)(?:\[(?:(?P<index>[0-9]{1,6})|(?P<field>[A-Za-z0-9_$@:-]+)=(?P<value>[^\]]*))\])?$")
 MAX_STEPS = 16
 
 

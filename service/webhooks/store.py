@@ -64,10 +64,14 @@ class MappingStore:
             mapping = mapfile.load(path.name, raw, system)
         except OSError as exc:
             findings: tuple[Finding, ...] = (Finding("error", "unreadable", f"cannot read the mapping file: "
-                                                     f"{exc.strerror}", str(path), None, None,
+                                                     f"{exc.strerror}", path.name, None, None,
                                                      f"add {system}.yaml to {self.directory}"),)
         except RulesetInvalid as exc:
             findings = tuple(exc.findings)
+        except Exception as exc:  # a mapping file must never take a delivery down: report it as a finding
+            log.exception("webhook mapping %s: the loader failed", path)
+            findings = (Finding("error", "internal", f"the mapping loader failed ({type(exc).__name__}); the "
+                                "error is logged", path.name, None, None, None),)
         else:
             entry.mapping, entry.findings = mapping, ()
             log.info("webhook mapping loaded: %s", path)

@@ -4,14 +4,18 @@ Ticket values arrive as whatever the sender made of them: Zendesk placeholders
 are strings ("129.90"), Jira numbers are JSON numbers, Salesforce numbers are
 XML text ("2.0"), checkboxes are "true"/"false". `convert()` turns one value into
 the field's type or says, in an admin's words, why it cannot. It never guesses:
-"12,50" is not an amount, "2.5" is not a count.
+"12,50" is not an amount, "2.5" is not a count. Numbers, as text or JSON, are read
+and range-checked by `service.numbers` and amounts by `money.parse_amount`, exactly
+as the decision routes read them, before any conversion that costs by their size.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Literal
+
+from .. import money, numbers
 
 Kind = Literal["slug", "text", "id", "int", "bool", "decimal", "currency", "enum"]
 
@@ -81,6 +85,8 @@ def convert(target: Target, value: Any) -> Any:
     if kind == "id":
         if len(text) > ID_CHARS:
             raise NotConvertible(f"ids have at most {ID_CHARS} characters, this one has {len(text)}")
+        if not text.isprintable():  # a line break in an id would write lines of its own into the agent note
+            raise NotConvertible(f"ids are one line of printable text, got {_show(value)}")
         return text
     if kind == "currency":
         code = text.upper()
@@ -97,8 +103,8 @@ def convert(target: Target, value: Any) -> Any:
 
 def _plain(value: Any) -> str:
     if isinstance(value, Decimal):
-        return format(value, "f")
-    return str(value)
+        return numbers.plain(value)
+    return numbers.show(value, limit=10_000) if isinstance(value, int) else str(value)
 
 
 def _bool(value: Any) -> bool:
@@ -112,41 +118,39 @@ def _bool(value: Any) -> bool:
     raise NotConvertible(f"expected true or false, got {_show(value)}")
 
 
+def _number_text(value: Any) -> Any:
+    # Ticket text is trimmed (placeholders often carry spaces); JSON numbers arrive as they are.
+    return value.strip() if isinstance(value, str) else value
+
+
 def _int(target: Target, value: Any) -> int:
     if isinstance(value, bool):
         raise NotConvertible(f"expected a whole number, got {str(value).lower()}")
     try:
-        number = Decimal(_plain(value).strip())
-    except InvalidOperation:
+        number = value if isinstance(value, int) else numbers.decimal_of(_number_text(value))
+    except numbers.NotANumber:
         raise NotConvertible(f"expected a whole number, got {_show(value)}") from None
-    if not number.is_finite() or number != number.to_integral_value():
-        raise NotConvertible(f"expected a whole number, got {_show(value)}")
-    result = int(number)
-    if target.minimum is not None and result < target.minimum or \
-            target.maximum is not None and result > target.maximum:
-        raise NotConvertible(f"expected a number from {target.minimum} to {target.maximum}, got {result}")
-    return result
+    try:
+        return numbers.whole(number, target.minimum, target.maximum)
+    except numbers.NotANumber as exc:
+        raise NotConvertible(str(exc)) from None
 
 
 def _decimal(value: Any) -> Decimal:
     if isinstance(value, bool):
         raise NotConvertible(f"expected an amount such as 129.90, got {str(value).lower()}")
-    text = _plain(value).strip()
     try:
-        number = Decimal(text)
-    except InvalidOperation:
-        raise NotConvertible(f"expected an amount such as 129.90 (a dot for decimals, no thousands "
-                             f"separators), got {_show(value)}") from None
-    if not number.is_finite() or number < 0:
-        raise NotConvertible(f"expected an amount of 0 or more, got {_show(value)}")
-    return number
+        return money.parse_amount(_number_text(value))
+    except ValueError as exc:
+        raise NotConvertible(str(exc)) from None
 
 
 def lookup_key(value: Any) -> str:
     """How a ticket value and a `values` key are compared: trimmed, case-insensitive text."""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+    if isinstance(value, Decimal) and value.is_finite() and abs(value.adjusted()) <= numbers.MAX_PLAIN_EXPONENT \
+            and value == value.to_integral_value():
         return str(int(value))
     if isinstance(value, float) and value.is_integer():
         return str(int(value))

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from service.cli import main
+from service.engine.loader import load_dir
 from tests.support import ROOT, RULES
 
 FINDING = re.compile(r"^(?P<file>[^:\s]+):(?P<line>\d+): (\[(?P<rule>[^\]]+)\] )?(?P<severity>error|warning) "
@@ -47,42 +48,52 @@ def test_shipped_rules_pass_clean() -> None:
     result = subprocess.run([sys.executable, "-m", "service.cli", "rules", "check", str(RULES)],
                             capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert result.returncode == 0, result.stdout
-    assert "34 rules, 0 errors, 0 warnings" in result.stdout
+    assert f"{len(load_dir(RULES).rules)} rules, 0 errors, 0 warnings" in result.stdout
 
 
 def test_an_error_exits_1_from_the_command(tmp_path: Path) -> None:
-    directory = mutated(tmp_path, "20-outcome.yaml", "failure.severity: 2\n", "failure.sevrity: 2\n")
+    directory = mutated(tmp_path, "30-process.yaml", "failure.severity: 3\n", "failure.sevrity: 3\n")
     result = subprocess.run([sys.executable, "-m", "service.cli", "rules", "check", str(directory)],
                             capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert result.returncode == 1
-    assert "20-outcome.yaml:" in result.stdout and "[outcome-firm-sev2] error condition" in result.stdout
+    assert "30-process.yaml:" in result.stdout and "[process-firm-sev3] error condition" in result.stdout
 
 
 MISTAKES = [
-    ("duplicate-id", "error", "30-process.yaml", "id: process-firm-goodwill", "id: process-firm-apology",
+    ("duplicate-id", "error", "30-process.yaml", "id: process-token", "id: process-firm-apology",
      "process-firm-apology"),
-    ("condition", "error", "20-outcome.yaml", "failure.severity: 2\n", "failure.sevrity: 2\n", "outcome-firm-sev2"),
+    ("condition", "error", "30-process.yaml", "failure.severity: 3\n", "failure.sevrity: 3\n", "process-firm-sev3"),
     ("condition", "error", "50-customers.yaml", "customer.tier: platinum", "customer.tier: diamond",
      "tier-platinum-personal"),
+    ("condition", "error", "15-owed.yaml", "facts.sla_credit_percent: {gt: 0}", "facts.sla_credit_pct: {gt: 0}",
+     "sla-service-credit"),
+    ("condition", "error", "15-owed.yaml", "facts.sla_credit_percent: {gt: 0}", "facts.sla_credit_percent: {gt: 200}",
+     "sla-service-credit"),
     ("condition-value", "warning", "30-process.yaml", "failure.type: rude_agent", "failure.type: rude_agnet",
      "rude-treatment-employee-recovery"),
-    ("never-fires", "error", "20-outcome.yaml", "failure.severity: 5\n    then:\n      refund: {percent_of_order: 100}\n"
-     "      credit", "failure.severity: {gt: 4, lt: 5}\n    then:\n      refund: {percent_of_order: 100}\n      credit",
-     "outcome-firm-sev5"),
-    ("currency-missing", "error", "ruleset.yaml", ', JPY: "24000"}', "}", None),
-    ("currency-missing", "error", "50-customers.yaml", ', JPY: "800"}', "}", "fair-floor-credit"),
-    ("overlap", "warning", "20-outcome.yaml", "      refund: {percent_of_order: 30}",
-     "      refund: {percent_of_order: 30}\n      replacement: repair", "product-failure-exchange"),
-    ("overlap", "warning", "30-process.yaml", "discount: {percent: 15, valid_days: 60}",
-     "discount: {percent: 5, valid_days: 60}", "process-firm-sev3"),
+    ("never-fires", "error", "30-process.yaml", "failure.severity: 3\n", "failure.severity: {gt: 3, lt: 4}\n",
+     "process-firm-sev3"),
+    ("currency-missing", "error", "ruleset.yaml", 'max: {EUR: "150.00"}', 'max: {USD: "165.00"}', None),
+    ("currency-missing", "error", "50-customers.yaml", 'credit: {amount: {EUR: "5.00"}', 'credit: {amount: {USD: "5.50"}',
+     "fair-floor-credit"),
+    ("amount", "error", "20-outcome.yaml", "part: facts.downtime_hours", "part: facts.downtime_hourz",
+     "outage-pro-rata"),
+    ("alternative", "error", "20-outcome.yaml", "alternative: redo", "alternative: rebook", "service-re-performance"),
+    ("approval-level", "error", "10-every-failure.yaml", "approval: manager", "approval: boss",
+     "severity5-manager-ownership"),
+    ("overlap", "warning", "20-outcome.yaml", "            - {from: 5, percent_of_order: 25}\n",
+     "            - {from: 5, percent_of_order: 25}\n      replacement: repair\n", "product-exchange"),
+    ("overlap", "warning", "30-process.yaml", "apology: {level: sincere, from: agent}\n      explanation: true",
+     "apology: {level: standard, from: agent}\n      explanation: true", "process-firm-apology"),
     ("schema", "error", "30-process.yaml", "apology: {level: personal, from: supervisor}",
      "apology: {level: grovelling, from: supervisor}", "process-firm-sev4"),
     ("amount-without-currency", "warning", "50-customers.yaml",
-     "failure.root_cause: [provider, unknown]\n      failure.severity: {gte: 2}\n    then:\n      credit:\n"
-     "        amount: {EUR: \"5.00\"",
-     "failure.root_cause: [provider, unknown]\n      failure.severity: {gte: 2}\n"
-     "      order.amount.amount: {lt: \"1000\"}\n    then:\n      credit:\n        amount: {EUR: \"5.00\"",
+     "      failure.severity: {gte: 2}\n    then:\n      credit: {amount: {EUR: \"5.00\"}",
+     "      failure.severity: {gte: 2}\n      order.amount.amount: {lt: \"1000\"}\n    then:\n"
+     "      credit: {amount: {EUR: \"5.00\"}",
      "fair-floor-credit"),
+    ("template", "error", "messages.yaml", "Refund {amount} to the original payment.",
+     "Refund {amount} to {customer_name}.", None),
 ]
 
 
@@ -102,10 +113,10 @@ def test_each_kind_of_mistake_is_found(tmp_path: Path, capsys: pytest.CaptureFix
 
 
 def test_the_line_points_at_the_mistake(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    directory = mutated(tmp_path, "20-outcome.yaml", "failure.severity: 2\n", "failure.sevrity: 2\n")
+    directory = mutated(tmp_path, "30-process.yaml", "failure.severity: 3\n", "failure.sevrity: 3\n")
     _, findings, _ = check(directory, capsys)
     line = int(findings[0]["line"])
-    assert "failure.sevrity" in (directory / "20-outcome.yaml").read_text().splitlines()[line - 1]
+    assert "failure.sevrity" in (directory / "30-process.yaml").read_text().splitlines()[line - 1]
 
 
 def test_broken_case_file_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -24,7 +24,10 @@ def candidate(tmp_path: Path) -> Path:
     target = tmp_path / "candidate"
     shutil.copytree(RULES, target)
     outcome = target / "20-outcome.yaml"
-    outcome.write_text(outcome.read_text().replace("refund: {percent_of_order: 50}", "refund: {percent_of_order: 60}"))
+    text = outcome.read_text()
+    assert "            - {from: 3, percent_of_order: 15}\n" in text
+    outcome.write_text(text.replace("            - {from: 3, percent_of_order: 15}\n",
+                                    "            - {from: 3, percent_of_order: 20}\n", 1))
     return target
 
 
@@ -60,12 +63,16 @@ def test_a_raised_refund_shows_as_cost_and_changed_decisions(tmp_path: Path) -> 
     for mover in movers:
         event = json.loads(lines[mover["line"] - 1])
         assert event["failure"]["severity"] == 3 and event["failure"]["root_cause"] in ("provider", "unknown")
+    # owed money (the duplicate charges in the sample) is the same on both sides; the change is goodwill
+    owed = summary["owed_by_currency"]["EUR"]
+    assert Decimal(owed["baseline"]) > 0 and Decimal(owed["delta"]) == 0
+    assert Decimal(summary["goodwill_by_currency"]["EUR"]["delta"]) == Decimal(eur["delta"])
     assert set(summary["justice_gaps"]["baseline"]) == {"distributive", "procedural", "interactional"}
     assert 0 <= summary["approval_rate"]["baseline"] <= summary["approval_rate"]["candidate"] <= 1
     html = (tmp_path / "out" / "simulation.html").read_text()
     assert html.count("<svg") >= 4
     assert not re.search(r'<script[^>]+src=|<link|(src|href)="https?://', html)  # nothing fetched: self-contained
-    assert "Cost by tier" in html and "Events whose cost moved most" in html
+    assert "Cost by tier" in html and "Events whose cost moved most" in html and "Owed and goodwill" in html
 
 
 def test_identical_rulesets_change_nothing(tmp_path: Path) -> None:

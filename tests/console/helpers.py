@@ -10,7 +10,12 @@ from tests.support import OUTPUT, RULES
 
 SHOTS = OUTPUT / "console"
 # The README's walkthrough change: gold customers get a 15 euro credit instead of 10.
-GOLD_15 = (RULES / "50-customers.yaml").read_text().replace('EUR: "10.00"', 'EUR: "15.00"')
+# The walkthrough's change: gold customers also get a 15 euro credit (written once, converted for every currency).
+GOLD_15 = (RULES / "50-customers.yaml").read_text().replace(
+    "      respond_within_minutes: 10\n      discount: {percent: 15, valid_days: 60}\n",
+    "      respond_within_minutes: 10\n      discount: {percent: 15, valid_days: 60}\n"
+    "      credit: {amount: {EUR: \"15.00\"}, expires_in_days: 180}\n", 1)
+assert GOLD_15 != (RULES / "50-customers.yaml").read_text()
 
 
 def shoot(page: Page, name: str, full_page: bool = True) -> Path:

@@ -22,26 +22,27 @@ def test_the_contract_example_reads_as_an_offer_with_reasons(page: Page, console
     page.get_by_role("button", name="Decide").click()
 
     expect(page.locator("#decision-heading")).to_be_focused()
-    expect(page.locator("#estimated-cost")).to_have_text("53.00 EUR")
-    assert mix(page, "refund") == "40.00 EUR"
-    assert mix(page, "credit") == "10.00 EUR, expires in 180 days"
-    assert mix(page, "discount") == "15% off the next purchase, valid 60 days"
+    expect(page.locator("#estimated-cost")).to_have_text("17.00 EUR")
+    assert mix(page, "refund") == "17.00 EUR"
+    assert mix(page, "credit") == "none"
+    assert mix(page, "discount") == "none"
     assert mix(page, "replacement") == "none"
     expect(page.locator("#apology")).to_have_text(
         "Apology: A sincere apology from the agent, with an explanation of what went wrong.")
     for name in ("distributive", "procedural", "interactional"):
         expect(dimension(page, name).locator(".dimension-state")).to_have_text("Addressed")
-    expect(dimension(page, "distributive")).to_contain_text("By refund, credit, discount")
-    expect(dimension(page, "procedural")).to_contain_text("Respond within 20 minutes; follow up within 24 hours")
+    expect(dimension(page, "distributive")).to_contain_text("By refund")
+    expect(dimension(page, "procedural")).to_contain_text("Respond within 10 minutes; follow up within 24 hours")
     expect(page.locator("#approval")).to_have_text("No approval needed: the agent can offer this")
+    expect(page.locator("#messages .message-apology")).to_contain_text("truly sorry about the late delivery")
 
     fired = page.locator("#rules-fired > li")
-    expect(fired).to_have_count(6)
-    gold = page.locator('#rules-fired li[data-rule="tier-gold-goodwill"]')
+    expect(fired).to_have_count(8)
+    gold = page.locator('#rules-fired li[data-rule="tier-gold-care"]')
     expect(gold).to_contain_text("50-customers.yaml:")
-    expect(gold).to_contain_text("Gold and above: a fixed credit and a discount for the next order")
+    expect(gold).to_contain_text("Gold and above: a faster answer and a private discount for the next order")
 
-    # The explanation: what stopped the other rules, and which rule set each part.
+    # The explanation: what stopped the other rules, and which rule set each part and how.
     window = page.locator('#not-fired-table tr[data-rule="response-window-missed"] td')
     expect(window.nth(0)).to_have_text("context.minutes_since_report >= 20")
     expect(window.nth(1)).to_have_text("5")
@@ -49,9 +50,42 @@ def test_the_contract_example_reads_as_an_offer_with_reasons(page: Page, console
     platinum = page.locator('#not-fired-table tr[data-rule="tier-platinum-personal"] td')
     expect(platinum.nth(0)).to_have_text("customer.tier == platinum")
     expect(platinum.nth(1)).to_have_text('"gold"')
-    expect(page.locator('#components-table tr[data-component="refund"] td').first).to_have_text("outcome-firm-sev3")
+    refund = page.locator('#components-table tr[data-component="refund"] td')
+    expect(refund.first).to_have_text("outcome-value-full, customer-asks-for-money-back")
+    expect(refund.nth(1)).to_have_text("combined 12.00 → goodwill 17.00")
     shoot(page, "try-a-case")
     shoot(page, "try-a-case-top", full_page=False)
+
+
+def test_what_is_owed_is_shown_apart_from_goodwill(page: Page, console_server: ConsoleServer) -> None:
+    open_console(page, console_server.console)
+    page.get_by_role("button", name="A 4 euro overcharge on a 60 euro bill (owed)").click()
+    page.get_by_role("button", name="Decide").click()
+    owed = page.locator("#owed li")
+    expect(owed).to_have_count(1)
+    expect(owed.first).to_contain_text("4.00 EUR restitution, paid as refund")
+    assert mix(page, "refund") == "4.00 EUR" and mix(page, "credit") == "none"
+    expect(page.locator("#approval")).to_have_text("No approval needed: the agent can offer this")
+    shoot(page, "try-a-case-owed")
+
+
+def test_alternatives_follow_the_customers_request_in_their_language(page: Page,
+                                                                     console_server: ConsoleServer) -> None:
+    open_console(page, console_server.console)
+    page.get_by_role("button", name="Wrecked 5,000 euro bike, the owner asks for a refund (alternatives)").click()
+    page.get_by_role("button", name="Decide").click()
+    rows = page.locator("#alternatives-table tbody tr")
+    expect(rows).to_have_count(2)
+    recommended = page.locator('#alternatives-table tr[data-alternative="refund"]')
+    expect(recommended).to_have_class("recommended")
+    expect(recommended).to_contain_text("the customer asked for it")
+    expect(page.locator('#alternatives-table tr[data-alternative="replace"] td').first).to_contain_text(
+        "Replacement: exchange, worth 5000.00 EUR")
+    assert mix(page, "refund") == "5000.00 EUR" and mix(page, "replacement") == "none"
+    expect(page.locator("#approval .approval-title")).to_have_text("Needs approval by director")
+    expect(page.locator("#messages")).to_have_attribute("lang", "lv")
+    expect(page.locator("#messages .message-apology")).to_contain_text("bojāto preci")
+    shoot(page, "try-a-case-alternatives")
 
 
 def test_a_customer_caused_failure_shows_the_gap_and_why(page: Page, console_server: ConsoleServer) -> None:
@@ -72,8 +106,9 @@ def test_a_hand_filled_case_shows_the_limit_that_clipped_the_credit(page: Page,
                                                                      console_server: ConsoleServer) -> None:
     open_console(page, console_server.console)
     page.get_by_label("Failure type").select_option("late_delivery")
-    page.get_by_label("Severity").select_option("3")
+    page.get_by_label("Severity").select_option("4")
     page.get_by_label("Root cause").select_option("provider")
+    page.get_by_label("Value received").select_option("none")
     page.get_by_label("Tier").select_option("platinum")
     page.get_by_label("Lifetime value").fill("")
     page.get_by_label("Order amount").fill("20.00")
@@ -85,12 +120,13 @@ def test_a_hand_filled_case_shows_the_limit_that_clipped_the_credit(page: Page,
     page.get_by_role("button", name="Decide").click()
 
     expect(page.locator(".decision-meta")).to_contain_text("Event hand-1")
-    expect(page.locator("#mix [data-component=credit] dd")).to_have_text("15.00 EUR, expires in 365 days")
+    expect(page.locator("#mix [data-component=credit] dd")).to_have_text("10.00 EUR, expires in 365 days")
     expect(page.locator("#limits-applied")).to_contain_text(
-        "Credit cut from 25.00 EUR to 15.00 EUR by credit.max_percent_of_order")
+        "Credit cut from 15.00 EUR to 10.00 EUR by total.max_percent_of_order")
     credit = page.locator('#components-table tr[data-component="credit"] td')
-    expect(credit.nth(0)).to_have_text("tier-platinum-personal")
-    expect(credit.nth(1)).to_have_text("credit.max_percent_of_order")
+    expect(credit.nth(0)).to_have_text("fair-floor-credit, tier-platinum-personal")
+    expect(credit.nth(1)).to_have_text("combined 5.00 → + 10.00 (tier-platinum-personal) → goodwill 10.00")
+    expect(credit.nth(2)).to_have_text("total.max_percent_of_order")
     expect(page.locator("#apology")).to_contain_text("from a supervisor")
     # 30 minutes after the report the 20-minute window has passed: that rule fired this time.
     expect(page.locator('#rules-fired li[data-rule="response-window-missed"]')).to_be_visible()
@@ -100,9 +136,10 @@ def test_a_hand_filled_case_shows_the_limit_that_clipped_the_credit(page: Page,
 
 def test_a_large_refund_says_who_must_approve_and_why(page: Page, console_server: ConsoleServer) -> None:
     open_console(page, console_server.console)
-    page.get_by_role("button", name="A 400 euro order four days late").click()
+    page.get_by_role("button", name="A 400 euro order so late it was worthless").click()
     page.get_by_role("button", name="Decide").click()
     expect(page.locator("#approval .approval-title")).to_have_text("Needs approval by a manager")
+    expect(page.locator("#offer-now")).to_contain_text("The agent may offer now:")
     expect(page.locator("#approval .approval-reasons")).to_contain_text("above the manager boundary of 300.00 EUR")
     assert mix(page, "refund") == "400.00 EUR"
 
@@ -113,7 +150,8 @@ def test_a_double_charge_is_paid_back_as_money(page: Page, console_server: Conso
     page.get_by_role("button", name="Decide").click()
     expect(page.locator("#mix [data-component=refund] dd")).to_have_text("59.90 EUR")
     assert mix(page, "credit") == "none" and mix(page, "discount") == "none"
-    expect(page.locator('#rules-fired li[data-rule="money-failure-paid-back-as-money"]')).to_be_visible()
+    expect(page.locator('#rules-fired li[data-rule="money-owed-back"]')).to_be_visible()
+    expect(page.locator("#owed li")).to_contain_text("restitution")
 
 
 def test_refused_fields_are_named_next_to_each_field(page: Page, console_server: ConsoleServer) -> None:

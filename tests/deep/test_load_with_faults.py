@@ -62,11 +62,13 @@ def percentile(values: list[float], share: float) -> float:
 
 def test_load_with_reloads_and_broken_rules(tmp_path: Path) -> None:
     variants = {}
-    for percent in (50, 55, 60):
+    band = "            - {{from: 3, percent_of_order: {}}}\n"
+    for percent in (15, 20, 25):
         source = copy_rules(tmp_path / f"p{percent}")
         outcome = source / "20-outcome.yaml"
-        outcome.write_text(outcome.read_text().replace("refund: {percent_of_order: 50}",
-                                                       f"refund: {{percent_of_order: {percent}}}"))
+        text = outcome.read_text()
+        assert band.format(15) in text
+        outcome.write_text(text.replace(band.format(15), band.format(percent)))
         variants[percent] = source
     broken = copy_rules(tmp_path / "broken")
     (broken / "30-process.yaml").write_text("rules:\n  - id: bad\n    when: {failure.sevrity: 3}\n"
@@ -76,7 +78,7 @@ def test_load_with_reloads_and_broken_rules(tmp_path: Path) -> None:
     valid = {load_dir(source).digest for source in variants.values()}
     mount = tmp_path / "mount"
     mount.mkdir()
-    configmap_dir(mount, "v0", variants[50])
+    configmap_dir(mount, "v0", variants[15])
 
     env = {**d.ENV, "RECOVERY_WORKERS": "2", "RECOVERY_RELOAD_INTERVAL_SECONDS": "0.5",
            "RECOVERY_LOG_LEVEL": "warning"}
@@ -92,7 +94,7 @@ def test_load_with_reloads_and_broken_rules(tmp_path: Path) -> None:
         started = time.monotonic()
 
         def swap_rules() -> None:
-            order = [55, "broken", 60, 50, "broken", 55, 60, "broken", 50]
+            order = [20, "broken", 25, 15, "broken", 20, 25, "broken", 15]
             step = 0
             while not stop.wait(3.0):
                 choice = order[step % len(order)]

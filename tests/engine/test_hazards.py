@@ -1,4 +1,4 @@
-"""Regression tests for each durable_rules 2.0.28 hazard listed in ../shared/NOTES.md.
+"""Regression tests for each durable_rules 2.0.28 hazard listed in docs/engine.md.
 
 Each scenario runs in a subprocess through the real wrapper (`service.engine`),
 because the hazards crash the interpreter (segfaults, aborts) or hang it. Each

@@ -9,6 +9,15 @@ import { clearFieldErrors, hideProblem, showProblem } from "./problems.js";
 
 const OTHER = "__other__";
 
+/** The facts box as an object; text that is not a JSON object is sent as is, so the service names the problem. */
+function parsedFacts(text) {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
 const FIELD_FOR = {
   event_id: "f-event-id",
   "failure.category": "f-category",
@@ -26,6 +35,10 @@ const FIELD_FOR = {
   "context.channel": "f-channel",
   "context.minutes_since_report": "f-minutes",
   "context.customer_request": "f-request",
+  "context.locale": "f-locale",
+  "failure.amount_at_stake": "f-stake",
+  "failure.value_received": "f-value-received",
+  facts: "f-facts",
 };
 
 const value = (id) => byId(id).value.trim();
@@ -72,6 +85,16 @@ export class CaseForm {
     this.typeChanged();
   }
 
+  /** The facts and locales the live ruleset declares. */
+  useRuleset(ruleset) {
+    const facts = Object.entries(ruleset.facts || {});
+    byId("f-facts-hint").textContent = facts.length
+      ? `Declared: ${facts.map(([name, fact]) => `${name} (${fact.expects})`).join("; ")}.`
+      : "This ruleset declares no facts.";
+    const locales = ruleset.locales || {};
+    options(byId("f-locale"), (locales.available || []).map((tag) => [tag, tag]), { blank: "(the ruleset's default)" });
+  }
+
   typeChanged() {
     const type = value("f-type");
     const other = type === OTHER;
@@ -106,6 +129,10 @@ export class CaseForm {
     byId("f-minutes").value = context.minutes_since_report ?? "";
     byId("f-request").value = context.customer_request || "";
     byId("f-event-id").value = event.event_id || "";
+    byId("f-stake").value = failure.amount_at_stake ? failure.amount_at_stake.amount : "";
+    byId("f-value-received").value = failure.value_received || "";
+    byId("f-locale").value = context.locale || "";
+    byId("f-facts").value = event.facts ? JSON.stringify(event.facts) : "";
     this.typeChanged();
   }
 
@@ -118,6 +145,8 @@ export class CaseForm {
     if (byId("f-recurring").checked) failure.recurring = true;
     if (value("f-description")) failure.description = value("f-description");
     const currency = value("f-currency");
+    if (value("f-stake") !== "") failure.amount_at_stake = { amount: value("f-stake"), currency };
+    if (value("f-value-received")) failure.value_received = value("f-value-received");
     const customer = { tier: value("f-tier") };
     if (value("f-prior") !== "") customer.prior_recoveries_90d = integer(value("f-prior"));
     if (value("f-ltv") !== "") customer.lifetime_value = { amount: value("f-ltv"), currency };
@@ -130,11 +159,14 @@ export class CaseForm {
     if (value("f-channel")) context.channel = value("f-channel");
     if (value("f-minutes") !== "") context.minutes_since_report = integer(value("f-minutes"));
     if (value("f-request")) context.customer_request = value("f-request");
+    if (value("f-locale")) context.locale = value("f-locale");
     event.context = context;
+    if (value("f-facts").trim()) event.facts = parsedFacts(value("f-facts"));
     return event;
   }
 
   fieldFor(loc) {
+    if (loc[0] === "facts") return byId("f-facts");
     const path = loc.join(".");
     if (path === "failure.type") return byId(value("f-type") === OTHER ? "f-custom-type" : "f-type");
     for (let end = loc.length; end > 0; end -= 1) {

@@ -28,6 +28,22 @@ export const EXAMPLES = [
     },
   },
   {
+    label: "A 4 euro overcharge on a 60 euro bill (owed)",
+    event: {
+      failure: { type: "billing_error", severity: 2, root_cause: "provider",
+                 amount_at_stake: { amount: "4.00", currency: "EUR" } },
+      order: { amount: { amount: "60.00", currency: "EUR" } },
+    },
+  },
+  {
+    label: "Wrecked 5,000 euro bike, the owner asks for a refund (alternatives)",
+    event: {
+      failure: { type: "damaged_item", severity: 4, root_cause: "provider" },
+      order: { amount: { amount: "5000.00", currency: "EUR" } },
+      context: { customer_request: "refund", locale: "lv" },
+    },
+  },
+  {
     label: "Rude agent, complaint on social media",
     event: {
       failure: { type: "rude_agent", severity: 2, root_cause: "provider" },
@@ -36,9 +52,9 @@ export const EXAMPLES = [
     },
   },
   {
-    label: "A 400 euro order four days late",
+    label: "A 400 euro order so late it was worthless",
     event: {
-      failure: { type: "late_delivery", severity: 4, root_cause: "provider" },
+      failure: { type: "late_delivery", severity: 4, root_cause: "provider", value_received: "none" },
       order: { amount: { amount: "400.00", currency: "EUR" } },
     },
   },

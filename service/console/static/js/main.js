@@ -32,6 +32,7 @@ async function loadRuleset() {
       h("code", { title: ruleset.digest }, shortDigest(ruleset.digest)), ` loaded ${utc(ruleset.loaded_at)}`,
       ruleset.last_reload_failure ? h("span", { class: "badge-warning" }, " · the last reload failed") : null);
     caseForm.useCatalogues(ruleset.catalogues || {});
+    caseForm.useRuleset(ruleset);
     rulesView.render(ruleset);
     compareForm.useRuleset(ruleset);
     compareForm.loadDirectories();

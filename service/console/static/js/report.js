@@ -29,11 +29,12 @@ function currenciesOf(summary) {
   return Object.keys(summary.cost_by_currency || {});
 }
 
+/** The currency most of the replayed decisions were in (the one the charts are most telling for). */
 function defaultCurrency(summary) {
-  const entries = Object.entries(summary.cost_by_currency || {});
-  const moved = entries.filter(([, cost]) => Number(cost.delta) !== 0)
-    .sort(([, a], [, b]) => Math.abs(b.delta_percent) - Math.abs(a.delta_percent));
-  return (moved[0] || entries[0] || [null])[0];
+  const events = {};
+  for (const row of (summary.cost_by || {}).tier || []) events[row.currency] = (events[row.currency] || 0) + row.events;
+  const ranked = currenciesOf(summary).sort((a, b) => (events[b] || 0) - (events[a] || 0) || a.localeCompare(b));
+  return ranked[0] || null;
 }
 
 function select(id, label, entries, chosen, onChange) {

@@ -1,5 +1,6 @@
-// "Rules": the live ruleset (rules, catalogues, limits) with a filter box, its
-// digest and load time, and the last reload failure with its findings.
+// "Rules": the live ruleset (rules, catalogues, the facts events may carry, limits,
+// currencies and alternatives) with a filter box, its digest and load time, and the
+// last reload failure with its findings.
 
 import { byId, h, replace } from "./dom.js";
 import { capitalised, levelName, plural, when, words } from "./format.js";
@@ -108,14 +109,30 @@ export class RulesView {
       }))));
     replace(byId("other-catalogues"), lists);
 
-    const limitTable = [...limitRows(ruleset.limits), ...combineRows(ruleset.combine), ...costingRows(ruleset.costing)]
+    const facts = Object.entries(ruleset.facts || {}).map(([name, fact]) => searchable(
+      h("tr", { "data-fact": name }, h("th", { scope: "row" }, h("code", {}, `facts.${name}`)), h("td", {}, fact.type),
+        h("td", {}, fact.description), h("td", {}, fact.expects + (fact.default != null ? `; default ${fact.default}` : "")
+          + ((fact.required_for || []).length ? `; needed for ${fact.required_for.join(", ")}` : ""))),
+      name, fact.type, fact.description));
+    replace(byId("facts-table").tBodies[0], facts);
+    byId("facts-none").hidden = facts.length > 0;
+
+    const currency = ruleset.currency;
+    const currencyRows = currency ? [["currencies", `Amounts are written in ${currency.base}; ` +
+      Object.entries(currency.rates || {}).map(([code, rate]) => `1 ${currency.base} = ${rate} ${code}`).join(", ")]] : [];
+    const alternativeRows = (ruleset.alternatives || []).map((alternative, index) => ["alternatives",
+      `${index + 1}. ${alternative.description} (${alternative.id})` +
+      (alternative.answers.length ? `, when the customer asks for ${alternative.answers.join(" or ")}` : "")]);
+    const levelRows = [["approval", `Approval levels, lowest first: ${(catalogues.approval_levels || []).join(", ")}`]];
+    const limitTable = [...limitRows(ruleset.limits), ...levelRows, ...combineRows(ruleset.combine),
+                        ...costingRows(ruleset.costing), ...currencyRows, ...alternativeRows]
       .map(([topic, text]) => searchable(h("tr", {}, h("th", { scope: "row" }, capitalised(words(topic))),
                                                    h("td", {}, text)), topic, text));
     replace(byId("limits"), h("table", { class: "data", id: "limits-table" },
       h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Applies to"), h("th", { scope: "col" }, "Setting"))),
       h("tbody", {}, limitTable)));
 
-    this.groups = [["rule", "rules", rules], ["failure type", "failure types", types],
+    this.groups = [["rule", "rules", rules], ["failure type", "failure types", types], ["fact", "facts", facts],
                    ["catalogue entry", "catalogue entries", chips], ["limit or setting", "limits and settings", limitTable]];
     this.applyFilter();
   }
