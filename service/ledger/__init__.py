@@ -30,7 +30,6 @@ from typing import Any, Callable, Literal, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import migrate
 from .idempotency import Claims
 from .recorder import Health, OnFull, Recorder
 from .spool import Spool
@@ -89,6 +88,8 @@ class Ledger:
         A database that is down or behind does not stop the service: records wait in the
         spool and /readyz says what is wrong.
         """
+        from . import migrate  # alembic is imported only when a ledger is on
+
         try:
             if self.dialect == "sqlite":
                 with migrate.file_lock(self.config.spool_dir / ".migrate.lock"):
