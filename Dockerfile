@@ -8,11 +8,14 @@
 # environment variables at run time; nothing secret is copied in (.dockerignore lets
 # only the sources into the build). The shipped rules are the default rules
 # directory; mount a directory over /app/rules, or set RECOVERY_RULES_DIR, to
-# serve others. PORT is honoured when RECOVERY_PORT is not set.
+# serve others. PORT is honoured when RECOVERY_PORT is not set. The embedded ledger
+# lives in /var/lib/recovery (mount a volume there to keep it); point
+# RECOVERY_LEDGER_URL at PostgreSQL, or set it to `off`, in a deployment.
 
 ARG BASE_IMAGE=debian:bookworm-slim
 
 # --- builder: compiles durable-rules (C) and installs the pinned dependencies into a venv
+# (with the `postgres` extra: deployments keep the ledger in PostgreSQL)
 FROM ${BASE_IMAGE} AS builder
 
 # Debian replaces a package version in place when it ships a security fix (the old
@@ -34,7 +37,7 @@ COPY service/ service/
 # for builds behind a TLS-inspecting proxy; it is mounted for this step only.
 RUN --mount=type=secret,id=ca-bundle \
     if [ -s /run/secrets/ca-bundle ]; then export PIP_CERT=/run/secrets/ca-bundle; fi \
- && /opt/recovery/bin/pip install --no-cache-dir --constraint constraints.txt . \
+ && /opt/recovery/bin/pip install --no-cache-dir --constraint constraints.txt '.[postgres]' \
  && /opt/recovery/bin/pip check
 
 # --- runtime: the interpreter, the venv and the rules; no compiler, no build files
@@ -46,7 +49,8 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 recovery \
  && useradd --uid 10001 --gid recovery --home-dir /nonexistent --no-create-home \
-      --shell /usr/sbin/nologin recovery
+      --shell /usr/sbin/nologin recovery \
+ && install -d -o 10001 -g 10001 -m 0700 /var/lib/recovery
 
 COPY --from=builder /opt/recovery /opt/recovery
 COPY rules/ /app/rules/
@@ -61,7 +65,9 @@ ENV PATH=/opt/recovery/bin:$PATH \
     MALLOC_MMAP_THRESHOLD_=268435456 \
     RECOVERY_HOST=0.0.0.0 \
     RECOVERY_RULES_DIR=/app/rules \
-    RECOVERY_SIMULATION_EVENTS=/app/samples/events.jsonl
+    RECOVERY_SIMULATION_EVENTS=/app/samples/events.jsonl \
+    RECOVERY_LEDGER_URL=sqlite:////var/lib/recovery/ledger.sqlite3 \
+    RECOVERY_LEDGER_SPOOL_DIR=/var/lib/recovery/spool
 
 WORKDIR /app
 USER 10001:10001

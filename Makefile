@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test,bench]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test,bench,postgres]'
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -83,7 +83,7 @@ image-test: image $(STAMP)
 .PHONY: bench-profile
 WRK_INSTALL := apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk
 
-bench: $(STAMP)
+bench: $(STAMP) postgres
 	@command -v wrk >/dev/null || { $(WRK_INSTALL) >/dev/null; }
 	$(BIN)/python -m bench
 
@@ -107,3 +107,17 @@ test: browser
 browser:
 	@test -x $(CHROMIUM) || { echo "installing Debian's chromium for the console tests"; \
 		$(CHROMIUM_INSTALL) >/dev/null && test -x $(CHROMIUM); }
+
+# --- PostgreSQL for the ledger tests (tests/ledger): Debian's postgresql, installed with
+# apt-get when no /usr/lib/postgresql/*/bin/initdb exists (CI runs as root on a fresh
+# Debian machine); the tests start their own throw-away server with it.
+POSTGRES_INSTALL := apt-get update -qq && DEBIAN_FRONTEND=noninteractive DEBCONF_NOWARNINGS=yes \
+	apt-get install -y -qq --no-install-recommends postgresql
+
+.PHONY: postgres
+
+test: postgres
+
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { echo "installing Debian's postgresql for the ledger tests"; \
+		$(POSTGRES_INSTALL) >/dev/null && ls /usr/lib/postgresql/*/bin/initdb >/dev/null; }

@@ -5,6 +5,8 @@
     python -m bench --quick         seconds: few events, one round, a second of HTTP load, no wrk;
                                     writes bench/results/tmp/quick.json and leaves the README alone
     python -m bench --skip-http     engines and the in-process decision only
+    python -m bench --ledger-only   the ledger on against off, and the spool while PostgreSQL is down:
+                                    writes bench/results/ledger.json
 
 Exit status: 0 when the run completed (targets missed are reported, not failed);
 1 when the three engines disagree on which rules match or a measurement failed.
@@ -19,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from . import engines, events, http, inprocess, report, rulesets, targets
+from . import engines, events, http, inprocess, ledger, report, rulesets, targets
 
 BENCH = Path(__file__).resolve().parent
 SHIPPED = BENCH.parent / "rules"
@@ -59,6 +61,8 @@ def run(quick: bool, tmp: Path, skip_http: bool, budget: float) -> dict[str, Any
         _log("HTTP" + (" (quick: open loop only)" if quick else ""))
         plan = http.QUICK if quick else http.FULL
         results["http"] = http.measure(bodies[:100], plan, tmp, started + budget, _log)
+        _log("ledger: on against off" + (" (quick: SQLite, open loop only)" if quick else ""))
+        results["ledger"] = ledger.measure(bodies[:100], tmp, _log, quick)
 
     results["targets"] = targets.evaluate(results)
     results["machine"]["load_average_at_end"] = list(os.getloadavg())
@@ -66,10 +70,25 @@ def run(quick: bool, tmp: Path, skip_http: bool, budget: float) -> dict[str, Any
     return results
 
 
+def ledger_only(tmp: Path, out: Path) -> int:
+    started = time.monotonic()
+    tmp.mkdir(parents=True, exist_ok=True)
+    results: dict[str, Any] = {"mode": "ledger", "machine": report.machine(),
+                               "ledger": ledger.measure(events.bodies(100), tmp, _log)}
+    results["targets"] = targets.evaluate(results)
+    results["machine"]["load_average_at_end"] = list(os.getloadavg())
+    results["seconds"] = round(time.monotonic() - started, 1)
+    report.write_json(results, out)
+    _log(report.console(results))
+    _log(f"\nwrote {out} in {results['seconds']} s")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a run of seconds, for the smoke test")
     parser.add_argument("--skip-http", action="store_true", help="engines and in-process decision only")
+    parser.add_argument("--ledger-only", action="store_true", help="only the ledger's part (bench/ledger.py)")
     parser.add_argument("--out", type=Path, help="where to write the JSON results")
     parser.add_argument("--tmp", type=Path, default=BENCH / "results" / "tmp",
                         help="scratch directory: generated rulesets, wrk scripts, server logs")
@@ -79,6 +98,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--readme", action=argparse.BooleanOptionalAction, default=None,
                         help="rewrite the results table in bench/README.md (default: only in a full run)")
     args = parser.parse_args(argv)
+    if args.ledger_only:
+        return ledger_only(args.tmp, args.out or BENCH / "results" / "ledger.json")
     out = args.out or (args.tmp / "quick.json" if args.quick else BENCH / "results" / "latest.json")
     readme = args.readme if args.readme is not None else not (args.quick or args.skip_http)
 

@@ -58,6 +58,15 @@ class Server:
                 found.append(child)
         return sorted(found)
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU the serving processes (every thread) have used so far."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for pid in self.worker_pids():
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / ticks
+
     def rss_kib(self) -> list[int]:
         """VmRSS of each worker, in KiB, from /proc/<pid>/status."""
         return [vm_rss_kib(pid) for pid in self.worker_pids()]
@@ -106,11 +115,17 @@ def _wait_ready(server: Server, timeout: float) -> None:
 
 
 @contextlib.contextmanager
-def running(workers: int, log: Path, rules_dir: Path | None = None, timeout: float = 90) -> Iterator[Server]:
-    """Start `recovery serve` with `workers` workers and the bench routes; stop it afterwards."""
+def running(workers: int, log: Path, rules_dir: Path | None = None, timeout: float = 90,
+            env: dict[str, str] | None = None) -> Iterator[Server]:
+    """Start `recovery serve` with `workers` workers and the bench routes; stop it afterwards.
+
+    The ledger is off unless `env` sets RECOVERY_LEDGER_URL (bench/ledger.py measures it on
+    against off); the other parts measure the decision path as they always have.
+    """
     port = free_port()
     env = {**os.environ, "RECOVERY_HOST": "127.0.0.1", "RECOVERY_PORT": str(port),
-           "RECOVERY_WORKERS": str(workers), "RECOVERY_BENCH_ROUTES": "true"}
+           "RECOVERY_WORKERS": str(workers), "RECOVERY_BENCH_ROUTES": "true", "RECOVERY_LEDGER_URL": "off",
+           **(env or {})}
     env.pop("PORT", None)
     if rules_dir is not None:
         env["RECOVERY_RULES_DIR"] = str(rules_dir)

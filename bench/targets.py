@@ -41,6 +41,10 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
     growth = memory.get("max_growth_mib") if decisions >= 1_000_000 else None
     growth_reason = (f"only {decisions:,} decisions fitted in the time budget (machine busy)"
                      if memory.get("planned", 0) >= 1_000_000 else "needs 1,000,000 decisions (full mode)")
+    ledger = results.get("ledger") or {}
+    ledger_rps = (ledger.get("throughput") or {}).get("sqlite_vs_off_rps")
+    ledger_pg_rps = (ledger.get("throughput") or {}).get("postgresql_vs_off_rps")
+    lost = (ledger.get("outage") or {}).get("lost")
     return [
         _target("engine_shipped_vs_zen", "engine p50 on the shipped ruleset, as a share of zen-engine's",
                 shipped, 0.3, "lower"),
@@ -52,4 +56,10 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
                 fixed, 5.0, "lower", "needs the no-op ceiling from wrk with 2 workers (full mode)"),
         _target("rss_growth_1m_mib", "largest worker RSS growth (MiB) over 1,000,000 decisions",
                 growth, 5.0, "lower", growth_reason),
+        _target("ledger_sqlite_vs_off_rps", "POST /v1/decisions req/s with the ledger on (SQLite) as a share of off",
+                ledger_rps, 0.85, "higher", "needs wrk (full or --ledger-only mode)"),
+        _target("ledger_postgresql_vs_off_rps", "the same with the ledger on PostgreSQL",
+                ledger_pg_rps, 0.85, "higher", "needs wrk and PostgreSQL (full or --ledger-only mode)"),
+        _target("ledger_outage_lost", "decisions answered during a PostgreSQL outage missing from it afterwards",
+                float(lost) if lost is not None else None, 0, "lower", "needs PostgreSQL (full or --ledger-only mode)"),
     ]

@@ -51,6 +51,33 @@ end
 """
 
 
+_UNIQUE = """-- Written by bench/wrk.py for one run; not kept. Every request gets an event_id of its own.
+local heads = {
+%(heads)s
+}
+local tails = {
+%(tails)s
+}
+local counter = 0
+local threads = 0
+
+function setup(thread)
+  threads = threads + 1
+  thread:set("tid", tostring(threads))
+end
+
+function request()
+  counter = counter + 1
+  local i = (counter %% #heads) + 1
+  return wrk.format("POST", "%(path)s", {["Content-Type"] = "application/json"},
+                    heads[i] .. tid .. "-" .. counter .. tails[i])
+end
+"""
+
+ID_MARK = "@ID@"
+"""Where `unique_script` puts each request's own id in a body (inside the event_id string)."""
+
+
 @dataclass(frozen=True)
 class Result:
     requests: int
@@ -80,6 +107,22 @@ def script(path: Path, route: str, bodies: Sequence[bytes]) -> Path:
     """Write the Lua script that POSTs `bodies` in turn to `route`."""
     quoted = ",\n".join(f"  [==[{body.decode()}]==]" for body in bodies)
     text = _TEMPLATE % {"bodies": quoted, "path": route, "mark": MARK}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def unique_script(path: Path, route: str, bodies: Sequence[bytes], prefix: str) -> Path:
+    """Like `script`, but each request's event_id is `<prefix>-<thread>-<n>`: no two are the same,
+    so with the ledger on every request is a first decision (claimed and recorded), never a replay.
+    Bodies carry ID_MARK where the id goes."""
+    heads, tails = [], []
+    for body in bodies:
+        head, _, tail = body.decode().partition(ID_MARK)
+        heads.append(f"  [==[{head}{prefix}-]==]")
+        tails.append(f"  [==[{tail}]==]")
+    done = _TEMPLATE[_TEMPLATE.index("function done"):] % {"mark": MARK}
+    text = _UNIQUE % {"heads": ",\n".join(heads), "tails": ",\n".join(tails), "path": route} + "\n" + done
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     return path

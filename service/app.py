@@ -13,12 +13,13 @@ from typing import AsyncIterator
 from fastapi import FastAPI
 
 from . import __version__, apidocs, console, metrics, openapi, pod, problems
-from .api import bench, decisions, health, ruleset, simulations, webhooks
+from .api import bench, decisions, erasures, health, outcomes, reports, ruleset, simulations, webhooks
 from .api.body import BodyLimit
 from .api.observe import Observe
 from .api.security import ApiKeys
 from .auth import FailureLimiter, RateLimiter
 from .engine.registry import Registry, ReloadResult, Snapshot
+from .ledger import Ledger, LedgerConfig
 from .logs import CustomerMask
 from .server import install_drain
 from .settings import Settings, get_settings
@@ -34,10 +35,23 @@ def record_reload(result: ReloadResult, live: Snapshot | None) -> None:
         metrics.ruleset_loaded(meta.name, meta.version, live.digest, len(live.ruleset.rules))
 
 
+async def open_ledger(config: LedgerConfig) -> Ledger:
+    try:
+        ledger = Ledger(config)
+    except OSError as exc:
+        raise SystemExit(f"RECOVERY_LEDGER_SPOOL_DIR / RECOVERY_LEDGER_URL: cannot use {exc.filename}: "
+                         f"{exc.strerror}") from None
+    await ledger.start()
+    log.info("ledger on %s (%s); spool %s", ledger.dialect, "idempotent" if ledger.idempotent else
+             "no idempotency", config.spool_dir)
+    return ledger
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     registry = Registry(settings.rules_dir, on_reload=record_reload)
     keys = settings.key_store()
+    ledger_config = settings.ledger_config()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -51,6 +65,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if not keys.enabled:
             log.warning("no API keys configured: /v1/* is open to anyone who can reach it")
         install_drain(settings.shutdown_drain_seconds)
+        if ledger_config is not None:
+            app.state.ledger = await open_ledger(ledger_config)
         tasks = [asyncio.create_task(metrics.flush_every(1.0))]
         if shared is not None:
             tasks.append(asyncio.create_task(pod.follow(registry, shared)))
@@ -64,6 +80,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await webhooks.shutdown(app.state)
+        if app.state.ledger is not None:
+            await app.state.ledger.close()
         metrics.flush()
         registry.close()
 
@@ -72,8 +90,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.registry = registry
     app.state.mask = CustomerMask(settings.log_customer_fields, settings.log_hash_salt)
+    app.state.ledger = None
+    # The ledger always hashes customer ids, with the logs' salt, whatever the log setting.
+    app.state.ledger_mask = CustomerMask("hash", settings.log_hash_salt)
     problems.install(app)
     app.include_router(decisions.router)
+    app.include_router(outcomes.router)
+    app.include_router(reports.router)
+    app.include_router(erasures.router)
     app.include_router(ruleset.router)
     app.include_router(simulations.router)
     app.include_router(health.router)

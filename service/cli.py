@@ -6,6 +6,11 @@
     recovery rules test [DIR]           run its case tables and invariants, report rule coverage
     recovery simulate EVENTS.jsonl --baseline DIR --candidate DIR
                                         what a rules change does to decisions and cost
+    recovery simulate --from-ledger --baseline DIR --candidate DIR
+                                        the same, replaying the events the ledger recorded
+    recovery ledger migrate             create or upgrade the ledger's tables (RECOVERY_LEDGER_URL)
+    recovery ledger prune               delete records past RECOVERY_LEDGER_RETENTION_DAYS
+    recovery ledger erase CUSTOMER_ID   delete one customer's records
     recovery sample-events              write a realistic sample of events as JSONL
     recovery openapi [--write]          print or rewrite openapi/openapi.json
     recovery schema [--write]           print or rewrite rules/schema.json
@@ -189,13 +194,25 @@ def cmd_rules_test(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
+    import tempfile
+
     from .authoring.simulate import run, write_reports
 
     for path in (args.baseline, args.candidate):
         if _load(path) is None:
             return 1
-    summary = run(Path(args.events), Path(args.baseline), Path(args.candidate), workers=args.workers,
-                  top=args.top)
+    if (args.events is None) == (args.from_ledger is None):
+        print("give either an events file or --from-ledger", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="recovery-simulate-") as scratch:
+        events = Path(args.events) if args.events else None
+        if events is None:
+            events = Path(scratch) / "ledger-events.jsonl"
+            exported = _export_ledger(args.from_ledger, events, args.since_days, args.limit)
+            if exported is None:
+                return 2
+            print(f"replaying {exported} events recorded in the ledger", file=sys.stderr)
+        summary = run(events, Path(args.baseline), Path(args.candidate), workers=args.workers, top=args.top)
     json_path, html_path = write_reports(summary, Path(args.out))
     print(f"{summary['events']} events, {summary['compared']} compared, {summary['changed']} decisions changed "
           f"({summary['changed_rate']:.1%}); invalid {summary['invalid']}")
@@ -204,6 +221,81 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     rates = summary["approval_rate"]
     print(f"  approval rate: {rates['baseline']:.1%} -> {rates['candidate']:.1%}")
     print(f"wrote {json_path} and {html_path}")
+    return 0
+
+
+def _ledger_store(url: str | None):  # type: ignore[no-untyped-def]
+    """The ledger's store for URL (default: RECOVERY_LEDGER_URL), or None after printing why not."""
+    from .ledger import LedgerUrlError
+    from .ledger.store import Store, open_engine
+
+    if not url:
+        try:
+            url = load_settings().ledger_url
+        except ConfigError as exc:
+            print(exc, file=sys.stderr)
+            return None
+    if url == "off":
+        print("the ledger is off (RECOVERY_LEDGER_URL=off): name a database with --url", file=sys.stderr)
+        return None
+    try:
+        return Store(open_engine(url))
+    except LedgerUrlError as exc:
+        print(f"ledger URL: {exc}", file=sys.stderr)
+        return None
+
+
+def _export_ledger(url: str, out: Path, since_days: float | None, limit: int | None) -> int | None:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from .ledger.store import DAY_MS, now_ms
+
+    store = _ledger_store(url or None)
+    if store is None:
+        return None
+    since = now_ms() - int(since_days * DAY_MS) if since_days is not None else None
+    count = 0
+    try:
+        with out.open("wb") as sink:
+            for event in store.events(since, limit):
+                sink.write(orjson.dumps(event) + b"\n")
+                count += 1
+    except SQLAlchemyError as exc:
+        print(f"the ledger database did not answer: {str(getattr(exc, 'orig', exc)).strip()}", file=sys.stderr)
+        return None
+    return count
+
+
+def cmd_ledger(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from .ledger import migrate
+
+    store = _ledger_store(args.url)
+    if store is None:
+        return 2
+    try:
+        if args.ledger_command == "migrate":
+            before = migrate.current(store.engine)
+            after = migrate.upgrade(store.engine)
+            print(f"ledger schema: {before or 'empty'} -> {after}")
+        elif args.ledger_command == "prune":
+            settings = load_settings()
+            counts = store.prune(settings.ledger_retention_days, settings.ledger_idempotency_window_seconds * 1000)
+            print(json.dumps({"deleted": counts}))
+        elif args.ledger_command == "erase":
+            from .logs import CustomerMask
+
+            customer = CustomerMask("hash", load_settings().log_hash_salt)(args.customer_id)
+            print(json.dumps({"customer": customer, "deleted": store.erase(customer or "")}))
+    except SQLAlchemyError as exc:
+        print(f"the ledger database did not answer: {str(getattr(exc, 'orig', exc)).strip()}", file=sys.stderr)
+        return 1
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    finally:
+        store.engine.dispose()
     return 0
 
 
@@ -272,13 +364,28 @@ def parser() -> argparse.ArgumentParser:
     test.set_defaults(func=cmd_rules_test)
 
     simulate = commands.add_parser("simulate", help="replay events through two rulesets and compare")
-    simulate.add_argument("events", help="JSONL file, one failure event per line")
+    simulate.add_argument("events", nargs="?", help="JSONL file, one failure event per line")
+    simulate.add_argument("--from-ledger", nargs="?", const="", metavar="URL",
+                          help="replay the events recorded in the ledger (default URL: RECOVERY_LEDGER_URL)")
+    simulate.add_argument("--since-days", type=float, help="with --from-ledger: only events of the last N days")
+    simulate.add_argument("--limit", type=int, help="with --from-ledger: at most this many events (oldest first)")
     simulate.add_argument("--baseline", required=True, help="rules directory in use today")
     simulate.add_argument("--candidate", required=True, help="rules directory to try")
     simulate.add_argument("--out", default="simulation", help="directory for simulation.json and .html")
     simulate.add_argument("--workers", type=int, default=None, help="processes (default: one per CPU)")
     simulate.add_argument("--top", type=int, default=20, help="events listed per currency among top movers")
     simulate.set_defaults(func=cmd_simulate)
+
+    ledger = commands.add_parser("ledger", help="the ledger's database: migrate, prune, erase")
+    ledger_commands = ledger.add_subparsers(dest="ledger_command", required=True, metavar="TOOL")
+    for name, text in (("migrate", "create or upgrade the ledger's tables"),
+                       ("prune", "delete records past the retention period and expired idempotency keys"),
+                       ("erase", "delete every record of one customer")):
+        tool = ledger_commands.add_parser(name, help=text)
+        tool.add_argument("--url", help="database URL (default: RECOVERY_LEDGER_URL)")
+        if name == "erase":
+            tool.add_argument("customer_id", help="the customer id as the CRM sends it")
+        tool.set_defaults(func=cmd_ledger)
 
     sample = commands.add_parser("sample-events", help="write a realistic sample of failure events (JSONL)")
     sample.add_argument("--count", type=int, default=3000)

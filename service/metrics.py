@@ -54,6 +54,21 @@ WEBHOOK_DELIVERIES = Counter(
 WEBHOOK_WRITEBACKS = Counter(
     "recovery_webhook_writebacks_total", "Recommendations written back onto tickets by system and result "
     "(posted, present: the note was already there, failed)", ["system", "result"], registry=REGISTRY)
+LEDGER_RECORDS = Counter(
+    "recovery_ledger_records_total", "Ledger records by result: stored in the database, shed (spool full), "
+    "erased (dropped on replay: the customer was erased meanwhile)", ["result"], registry=REGISTRY)
+LEDGER_BACKLOG = Gauge(
+    "recovery_ledger_backlog_records", "Records waiting in the spool for the database (about; per host)",
+    registry=REGISTRY, multiprocess_mode="livemax")
+LEDGER_SPOOL_BYTES = Gauge(
+    "recovery_ledger_spool_bytes", "Bytes in the ledger's spool directory", registry=REGISTRY,
+    multiprocess_mode="livemax")
+LEDGER_DB_UP = Gauge(
+    "recovery_ledger_database_up", "1 when the ledger database answered the last write, else 0",
+    registry=REGISTRY, multiprocess_mode="livemin")
+LEDGER_IDEMPOTENCY = Counter(
+    "recovery_ledger_idempotency_total", "Keyed decision requests by result: first, replayed, conflict, "
+    "unavailable (the database did not answer in time: decided without the check)", ["result"], registry=REGISTRY)
 
 
 # prometheus_client's labels() costs microseconds per call; the hot path looks children up here.

@@ -79,7 +79,7 @@ class Customer(_In):
     """One of the ruleset's tiers."""
     lifetime_value: Money | None = None
     prior_recoveries_90d: Annotated[StrictInt, Field(ge=0, le=100000)] = 0
-    """Recoveries the customer had in the last 90 days; the service keeps no state."""
+    """Recoveries the customer had in the last 90 days. Left out, the ledger may fill it (RECOVERY_LEDGER_HISTORY)."""
 
 
 class Order(_In):
@@ -306,6 +306,17 @@ class LimitApplied(_Out):
     currency: str | None = None
 
 
+class HistoryOut(_Out):
+    """What the ledger filled in because the caller left it out (RECOVERY_LEDGER_HISTORY)."""
+
+    source: Literal["ledger"]
+    available: bool
+    """False: the ledger did not answer in time; the event was decided as sent."""
+    filled: dict[str, int | bool]
+    """Event field -> the value the decision used, e.g. {"customer.prior_recoveries_90d": 2}."""
+    window_days: int
+
+
 class Decision(_Out):
     decision_id: str = Field(pattern=r"^dec_[0-9a-f]{32}$")
     event_id: str | None
@@ -324,6 +335,8 @@ class Decision(_Out):
     """When remedies exclude each other (a refund OR a replacement): every option; `mix` is the recommended one."""
     costs: Costs | None = None
     messages: Messages | None = None
+    history: HistoryOut | None = None
+    """Present when the ledger filled history fields the caller left out."""
     explain: dict[str, Any] | None = None
 
 

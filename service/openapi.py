@@ -15,6 +15,8 @@ from fastapi.openapi.utils import get_openapi
 
 from . import __version__
 from .api import security
+from .api.erasures import ErasureIn
+from .api.outcomes import OutcomeIn
 from .api.simulations import SimulationRequest
 from .models import BatchRequest, FailureEvent, Problem
 from .problems import PROBLEM_JSON
@@ -33,7 +35,7 @@ def build(app: FastAPI) -> dict[str, Any]:
     schema = get_openapi(title="Service recovery decision engine", version=__version__,
                          description=DESCRIPTION, routes=app.routes)
     components = schema.setdefault("components", {}).setdefault("schemas", {})
-    for model in (FailureEvent, BatchRequest, SimulationRequest, Problem):
+    for model in (FailureEvent, BatchRequest, SimulationRequest, OutcomeIn, ErasureIn, Problem):
         model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}", by_alias=True)
         components.update(model_schema.pop("$defs", {}))
         components[model.__name__] = model_schema

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from .auth import KeyStore
+    from .ledger import LedgerConfig
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -21,6 +22,8 @@ from .webhooks.settings import WebhookSettings
 
 SHIPPED_RULES = Path(__file__).resolve().parent.parent / "rules"
 SHIPPED_SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "events.jsonl"
+DEFAULT_LEDGER_URL = "sqlite:///var/ledger.sqlite3"
+LEDGER_OFF = frozenset({"", "off", "none", "false", "0"})
 
 
 class Settings(BaseSettings, WebhookSettings):
@@ -85,6 +88,22 @@ class Settings(BaseSettings, WebhookSettings):
     """How decision log lines carry customer and order ids: hashed, left out, or as sent."""
     log_hash_salt: str = ""
     """A secret salt for hashed ids, so they cannot be recomputed from guessed ids."""
+    ledger_url: str = DEFAULT_LEDGER_URL
+    """The ledger's database: `sqlite:///path` (the embedded default), `postgresql://...`, or `off`."""
+    ledger_spool_dir: Path = Path("var/spool")
+    """Where records wait until the database has them (shared by the workers of one host)."""
+    ledger_spool_max_bytes: int = Field(default=256 * 1024 * 1024, ge=1024 * 1024, le=1024 ** 4)
+    """The spool's bound; past it RECOVERY_LEDGER_ON_FULL applies."""
+    ledger_on_full: Literal["shed", "refuse"] = "shed"
+    """Spool full: `shed` the record (counted in recovery_ledger_records_total) or `refuse` decisions (503)."""
+    ledger_idempotency_window_seconds: int = Field(default=86_400, ge=0, le=366 * 86_400)
+    """How long an Idempotency-Key or an event_id returns the first decision; 0 turns idempotency off."""
+    ledger_retention_days: int = Field(default=365, ge=0, le=36_500)
+    """Records older than this are deleted (hourly); 0 keeps them."""
+    ledger_history: bool = False
+    """Fill prior_recoveries_90d and recurring from the ledger when the caller leaves them out."""
+    ledger_record_descriptions: bool = False
+    """Keep failure descriptions in decision records (free text may hold personal data)."""
     bench_routes: bool = False
     """Mount POST /bench/noop, the benchmark's baseline route (bench/README.md); off in production."""
 
@@ -106,6 +125,31 @@ class Settings(BaseSettings, WebhookSettings):
             if not sep or not name.strip() or not Path(path.strip()).is_dir():
                 raise ValueError(f"{entry!r} is not `name=/existing/directory`")
         return value
+
+    @field_validator("ledger_url")
+    @classmethod
+    def _ledger_url(cls, value: str) -> str:
+        if value.strip().lower() in LEDGER_OFF:
+            return "off"
+        from .ledger import LedgerUrlError, parse_url
+
+        try:
+            parse_url(value)
+        except LedgerUrlError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    def ledger_config(self) -> "LedgerConfig | None":
+        """The ledger's settings, or None when it is off."""
+        if self.ledger_url == "off":
+            return None
+        from .ledger import LedgerConfig
+
+        return LedgerConfig(url=self.ledger_url, spool_dir=self.ledger_spool_dir,
+                            spool_max_bytes=self.ledger_spool_max_bytes, on_full=self.ledger_on_full,
+                            idempotency_window_seconds=self.ledger_idempotency_window_seconds,
+                            retention_days=self.ledger_retention_days, history=self.ledger_history,
+                            record_descriptions=self.ledger_record_descriptions, hash_salt=self.log_hash_salt)
 
     def simulation_directories(self) -> dict[str, Path]:
         pairs = (entry.partition("=") for entry in self.simulation_dirs.split(",") if entry.strip())

@@ -21,6 +21,20 @@ RULES = ROOT / "rules"
 OUTPUT = ROOT / "test-output"
 
 
+def edited_rules(tmp_path: Path, name: str, file: str, old: str, new: str) -> Path:
+    """A copy of the shipped rules with one text replaced in one file (a candidate ruleset)."""
+    import shutil
+
+    target = tmp_path / name
+    shutil.copytree(RULES, target)
+    path = target / file
+    text = path.read_text()
+    if old not in text:
+        raise ValueError(f"{old!r} is not in {file}")
+    path.write_text(text.replace(old, new))
+    return target
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -59,12 +73,17 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path, path: str 
 def running_server(name: str, rules_dir: Path = RULES, env: dict[str, str] | None = None,
                    ready_path: str = "/livez", nofile: int | None = None) -> Iterator[Server]:
     """Start `recovery serve` (the real uvicorn server) and stop it with SIGTERM afterwards;
-    `nofile` caps the descriptors the server may open (soft and hard limit)."""
+    `nofile` caps the descriptors the server may open (soft and hard limit).
+
+    The ledger is off unless `env` turns it on (tests/ledger do, each with its own database
+    and spool): tests about other things reuse event ids freely, which idempotency would answer
+    with the first decision.
+    """
     OUTPUT.mkdir(exist_ok=True)
     port = free_port()
     log = OUTPUT / f"server-{name}.log"
     environment = {**os.environ, "RECOVERY_PORT": str(port), "RECOVERY_RULES_DIR": str(rules_dir),
-                   "RECOVERY_HOST": "127.0.0.1", **(env or {})}
+                   "RECOVERY_HOST": "127.0.0.1", "RECOVERY_LEDGER_URL": "off", **(env or {})}
     environment.pop("PORT", None)
     with log.open("wb") as sink:
         limit = (lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))) if nofile else None

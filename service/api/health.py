@@ -1,4 +1,9 @@
-"""Probes: /livez (the process answers), /readyz and /healthz (a valid ruleset is live); /metrics."""
+"""Probes: /livez (the process answers), /readyz and /healthz (a valid ruleset is live); /metrics.
+
+/readyz also reports the ledger (database up, spool backlog); a ledger whose
+database is down keeps the service ready (decisions go on, records wait in the
+spool), except when the spool is full and RECOVERY_LEDGER_ON_FULL is `refuse`.
+"""
 
 from __future__ import annotations
 
@@ -31,7 +36,13 @@ def _ready(request: Request) -> Response:
     if snapshot is None:
         raise ProblemError(503, "not-ready", "no valid ruleset is live", headers={"Retry-After": "5"},
                            extra={"last_reload_failure": failure})
-    body: dict[str, Any] = {"status": "ready", "ruleset": describe(snapshot), "last_reload_failure": failure}
+    ledger = request.app.state.ledger
+    detail = ledger.status() if ledger is not None else {"status": "off"}
+    if ledger is not None and detail["status"] == "full" and ledger.config.on_full == "refuse":
+        raise ProblemError(503, "ledger-full", "the ledger's spool is full and decisions are refused until it drains",
+                           title="Ledger full", headers={"Retry-After": "10"}, extra={"ledger": detail})
+    body: dict[str, Any] = {"status": "ready", "ruleset": describe(snapshot), "last_reload_failure": failure,
+                            "ledger": detail}
     shared = pod.pod_dir()
     if shared is not None:
         body["pod"] = pod.served(shared)  # the revision every worker of this pod serves

@@ -2,7 +2,7 @@
 
 `ApiKeys` is pure ASGI middleware, so the check costs the same on every route
 and nothing per route (a FastAPI dependency costs ~10% of a decision request's
-CPU). `POST /v1/ruleset:reload` needs the admin scope, the simulations the
+CPU). `POST /v1/ruleset:reload` and `POST /v1/ledger/erasures` need the admin scope, the simulations the
 simulate scope, every other /v1/* route the decide scope; the webhooks
 authenticate with their own schemes and are left alone. A client address that
 sent too many wrong keys gets 429 for a while (`auth.FailureLimiter`). An empty
@@ -20,7 +20,7 @@ from ..webhooks import is_exempt_from_api_keys
 from .body import ASGIApp, Receive, Send
 
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="service-recovery"'}
-ADMIN_PATHS = frozenset({"/v1/ruleset:reload"})
+ADMIN_PATHS = frozenset({"/v1/ruleset:reload", "/v1/ledger/erasures"})
 SIMULATE_PREFIX = "/v1/simulations"
 SCHEMES = {
     "ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key",

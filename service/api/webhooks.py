@@ -34,7 +34,7 @@ from ..webhooks import auth, intercom, mapping, payloads, salesforce, writeback
 from ..webhooks.note import agent_note
 from ..webhooks.store import MappingStore
 from ..webhooks.systems import SYSTEMS, System
-from . import record
+from . import ledgered, record
 from .body import check_json_media_type, read_body
 from .decisions import decide_event, engine_down, flag, live
 
@@ -165,8 +165,8 @@ async def shutdown(state: Any) -> None:
         await writer.close()
 
 
-def _decide(request: Request, system: str, ticket: mapping.Mapping, payload: dict[str, Any],
-            snapshot: Any, explain: bool = False) -> tuple[mapping.Mapped, dict[str, Any]]:
+async def _decide(request: Request, system: str, ticket: mapping.Mapping, payload: dict[str, Any],
+                  snapshot: Any, explain: bool = False) -> tuple[mapping.Mapped, dict[str, Any]]:
     try:
         mapped = mapping.apply(ticket, payload, snapshot.ruleset.facts)
     except mapping.Unmappable as exc:
@@ -182,19 +182,32 @@ def _decide(request: Request, system: str, ticket: mapping.Mapping, payload: dic
                 f"Point `{item.key}` at the field holding it in {ticket.file}",
                 "mapping": f"{ticket.file}:{item.line} `{item.key}`" if item.line else f"{ticket.file} `{item.key}`",
                 "looked_at": [{"path": mapped.found_at.get(item.target, "ticket_id")}]}]) from None
+    ledger = request.app.state.ledger
+    ledgered.refuse_if_full(ledger)
     started = time.perf_counter()
+    event, history = await ledgered.with_history(request, ledger, mapped.event)
     try:
-        decision = decide_event(request.app.state.registry, snapshot, mapped.event, explain)
+        decision = decide_event(request.app.state.registry, snapshot, event, explain)
     except EventRejected as exc:
         record.refused("invalid", mapped.event.failure.root_cause)
         raise _Unmappable(system, mapping.explain(ticket, mapped.found_at, exc.errors)) from None
     except EngineError as exc:
         record.refused("error", mapped.event.failure.root_cause)
         raise engine_down(exc) from exc
-    record.decided(mapped.event, decision, time.perf_counter() - started, request.app.state.mask,
-                   f"webhook:{system}")
+    if history is not None:
+        decision["history"] = history
     if explain and isinstance(decision.get("explain"), dict):
         decision["explain"]["mapping"] = mapped.account
+    source = f"webhook:{system}"
+    if ledger is not None:
+        settled = await ledgered.settle(request, ledger, sent=mapped.event, decided=event, decision=decision,
+                                        source=source, key=ledgered.key_for(ledger, None, mapped.event),
+                                        scope=source, per_content=True)
+        served = orjson.loads(settled.payload) if settled.replayed else decision
+        ledgered.ticket_status(ledger, request, system, event, served["decision_id"], mapped.ticket_status)
+        if settled.replayed:
+            return mapped, served
+    record.decided(event, decision, time.perf_counter() - started, request.app.state.mask, source)
     return mapped, decision
 
 
@@ -229,7 +242,7 @@ async def _deliver(request: Request, system: System) -> Response:
     check_json_media_type(request)
     payload = payloads.parse_json(body)
     notification = _intercom(request, system, payload)
-    mapped, decision = _decide(request, system.name, ticket_mapping, payload, snapshot, explain)
+    mapped, decision = await _decide(request, system.name, ticket_mapping, payload, snapshot, explain)
     note = agent_note(system.name, mapped.ticket_id, mapped.event, decision, mapped.caveats)
     written: dict[str, Any] = writeback.OFF
     writer = _writer(request)
@@ -276,7 +289,7 @@ async def _salesforce(request: Request, system: System, ticket_mapping: mapping.
     errors: list[dict[str, Any]] = []
     for index, notification in enumerate(message.notifications):
         try:
-            mapped, decision = _decide(request, system.name, ticket_mapping, notification, snapshot)
+            mapped, decision = await _decide(request, system.name, ticket_mapping, notification, snapshot)
         except _Unmappable as exc:
             errors.extend({**error, "loc": ["Notification", index, *error["loc"]]} for error in exc.errors or [])
             continue

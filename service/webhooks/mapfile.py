@@ -10,6 +10,7 @@ every finding; warnings (a phrase that can never decide) are kept on the mapping
     system: zendesk                 # must match the file name
     root: [record, result]          # optional: every path below is read inside the first that exists
     ticket_id: {from: [ticket.id, detail.id]}
+    ticket_status: {from: [ticket.status]}   # optional: recorded in the ledger with each delivery
     fields:
       failure.type:                 # an event field (see targets.TARGETS)
         from: [ticket.tags]         # one path or a list, tried in order
@@ -52,7 +53,7 @@ from .mapping import FieldMap, Mapping, Source
 from .targets import (RAISED_BY_TEXT, REQUIRED, SIGNAL_KINDS, TARGETS, TICKET_ID, NotConvertible, Target, convert,
                       lookup_key, target_for)
 
-TOP_KEYS = ("system", "description", "root", "ticket_id", "fields", "signals", "writeback")
+TOP_KEYS = ("system", "description", "root", "ticket_id", "ticket_status", "fields", "signals", "writeback")
 FIELD_KEYS = ("from", "split", "values", "band", "sources", "default", "required")
 SOURCE_KEYS = ("from", "split", "values", "band")
 SIGNAL_KEYS = ("text", "phrases")
@@ -112,6 +113,10 @@ class _Checker:
                        (), "add `ticket_id: {from: <path of the ticket id>}`")
         else:
             ticket_id = self.field("ticket_id", data["ticket_id"], ("ticket_id",), TICKET_ID, required=True)
+        ticket_status = None
+        if "ticket_status" in data:  # optional: the ledger records the ticket's status with each delivery
+            ticket_status = self.field("ticket_status", data["ticket_status"], ("ticket_status",), TICKET_ID,
+                                       required=False)
         fields: list[FieldMap] = []
         raw_fields = data.get("fields")
         fields_given = isinstance(raw_fields, dict)
@@ -135,7 +140,8 @@ class _Checker:
         if any(finding.severity == "error" for finding in self.findings) or ticket_id is None:
             return None
         warnings = tuple(finding for finding in self.findings if finding.severity == "warning")
-        return Mapping(self.system, self.file, ticket_id, tuple(fields), root=root, texts=texts,
+        return Mapping(self.system, self.file, ticket_id, tuple(fields), ticket_status=ticket_status, root=root,
+                       texts=texts,
                        phrases=phrase_sets, writeback=writeback, shared_files=shared, warnings=warnings)
 
     def paths_of(self, raw: Any, where: tuple) -> tuple[paths.Path, ...]:

@@ -69,7 +69,7 @@ class FieldMap:
 
     @property
     def key(self) -> str:
-        if self.target == "ticket_id" or self.target.startswith("writeback."):
+        if self.target in ("ticket_id", "ticket_status") or self.target.startswith("writeback."):
             return self.target
         return f"fields.{self.target}"
 
@@ -80,6 +80,8 @@ class Mapping:
     file: str
     ticket_id: FieldMap
     fields: tuple[FieldMap, ...]
+    ticket_status: FieldMap | None = None
+    """Where the ticket's status is (optional): the ledger records it with each delivery."""
     root: tuple[paths.Path, ...] = ()
     """Every path is read inside the first of these that holds an object (none: the whole delivery)."""
     texts: tuple[paths.Path, ...] = ()
@@ -110,6 +112,7 @@ class Mapped:
     """Where the vendor's API finds the ticket: {"id": ...} and, for ServiceNow, {"table": ...}."""
     caveats: tuple[str, ...] = ()
     """What the agent must know about the values read (an amount that is only a band's lower bound)."""
+    ticket_status: str | None = None
 
 
 class Unmappable(Exception):
@@ -386,9 +389,12 @@ def apply(mapping: Mapping, payload: Any, facts: TypingMapping[str, Any] | None 
     event = _build(mapping.system, str(ticket_id), sent)
     references = {"id": str(record.get("record") or ticket_id),
                   **({"table": str(record["table"])} if record.get("table") else {})}
+    status = None
+    if mapping.ticket_status is not None:  # a status that cannot be read never makes a ticket unmappable
+        status = _Resolver(mapping, payload).value(mapping.ticket_status, TICKET_ID, ["ticket_status"], [])
     try:
         return Mapped(str(ticket_id), FailureEvent.model_validate(event), resolver.found_at, account, references,
-                      caveats)
+                      caveats, None if status is None else str(status)[:64])
     except ValidationError as exc:
         raise Unmappable(explain(mapping, resolver.found_at, [
             {"loc": [str(part) for part in error["loc"]], "msg": str(error["msg"]).removeprefix("Value error, ")}

@@ -85,14 +85,29 @@ def test_the_server_answered_both_routes_and_its_memory_was_read(quick: dict[str
     assert len(memory["samples"]) >= 2
 
 
+def test_the_ledger_part_measured_the_decision_path_with_the_ledger_on_and_off(quick: dict[str, Any]) -> None:
+    ledger = quick["ledger"]
+    fixed = ledger["fixed_rate"]
+    for name in ("off", "sqlite", "sqlite_records_only"):
+        run = fixed[name]
+        assert run["statuses"] == {"200": int(fixed["rate"] * fixed["seconds"])}, name
+        assert 0 < run["latency_ms"]["p50"] <= run["latency_ms"]["p99"], name
+        assert run["cpu_us_per_request"] > 0, name
+    assert fixed["sqlite_vs_off_cpu"] > 0 and fixed["sqlite_records_only_vs_off_cpu"] > 0
+    assert ledger["postgresql"].startswith("skipped: quick mode")
+
+
 def test_every_target_is_reported_and_only_measured_ones_are_judged(quick: dict[str, Any]) -> None:
     statuses = {target["key"]: target["status"] for target in quick["targets"]}
     assert set(statuses) == {"engine_shipped_vs_zen", "engine_1000_vs_zen", "decisions_vs_noop_rps_2w",
-                             "p99_at_half_ceiling_ms", "rss_growth_1m_mib"}
+                             "p99_at_half_ceiling_ms", "rss_growth_1m_mib", "ledger_sqlite_vs_off_rps",
+                             "ledger_postgresql_vs_off_rps", "ledger_outage_lost"}
     assert statuses["engine_shipped_vs_zen"] in ("PASS", "MISS")
     assert statuses["engine_1000_vs_zen"] in ("PASS", "MISS")
-    # The quick run sends no 1,000,000 decisions and runs no wrk: those targets are not judged.
-    for key in ("decisions_vs_noop_rps_2w", "p99_at_half_ceiling_ms", "rss_growth_1m_mib"):
+    # The quick run sends no 1,000,000 decisions, runs no wrk and starts no PostgreSQL: those
+    # targets are not judged.
+    for key in ("decisions_vs_noop_rps_2w", "p99_at_half_ceiling_ms", "rss_growth_1m_mib", "ledger_sqlite_vs_off_rps",
+                "ledger_postgresql_vs_off_rps", "ledger_outage_lost"):
         assert statuses[key] == "n/a", key
     for target in quick["targets"]:
         assert f"{target['status']:<4} {target['what']}" in quick["_stdout"]

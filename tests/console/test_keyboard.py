@@ -94,7 +94,7 @@ def test_the_views_are_tabs_the_arrow_keys_move_between(page: Page, console_serv
 
     page.get_by_role("tab", name="Rules", exact=True).focus()
     page.keyboard.press("End")
-    expect(page.get_by_role("tab", name="Compare rulesets")).to_have_attribute("aria-selected", "true")
+    expect(page.get_by_role("tab", name="Ledger")).to_have_attribute("aria-selected", "true")
     page.keyboard.press("ArrowRight")  # wraps round to the first
     expect(page.get_by_role("tab", name="Try a case")).to_be_focused()
     expect(page.locator("#panel-try")).to_be_visible()

@@ -319,8 +319,8 @@ def test_production_takes_keys_from_an_existing_secret(production: Docs) -> None
 # --- production values -------------------------------------------------------------------
 
 def test_production_values_scale_out_with_several_workers(production: Docs) -> None:
-    assert kinds(production) == ["ConfigMap", "ConfigMap", "Deployment", "HorizontalPodAutoscaler", "NetworkPolicy",
-                                 "PodDisruptionBudget", "Service", "ServiceAccount", "ServiceMonitor"]
+    assert kinds(production) == ["ConfigMap", "ConfigMap", "Deployment", "HorizontalPodAutoscaler", "Job",
+                                 "NetworkPolicy", "PodDisruptionBudget", "Service", "ServiceAccount", "ServiceMonitor"]
     hpa = one(production, "HorizontalPodAutoscaler")
     assert hpa["spec"]["minReplicas"] >= 3
     assert hpa["spec"]["behavior"]["scaleDown"]["stabilizationWindowSeconds"] == 300
@@ -357,3 +357,48 @@ def test_values_schema_refuses_bad_values(setting: str, message: str) -> None:
 
 def test_rendering_is_deterministic() -> None:
     assert render_text() == render_text()
+
+
+# --- the ledger --------------------------------------------------------------------------
+
+def test_the_ledger_is_off_by_default_so_no_pod_writes_a_file_of_its_own(default: Docs) -> None:
+    assert env_of(default)["RECOVERY_LEDGER_URL"] == "off"
+    assert "Job" not in kinds(default)
+    assert "ledger-spool" not in {volume["name"] for volume in pod_spec(default)["volumes"]}
+
+
+def test_production_keeps_the_ledger_in_postgresql_from_a_secret(production: Docs) -> None:
+    env = {item["name"]: item for item in container(production)["env"]}
+    assert env["RECOVERY_LEDGER_URL"]["valueFrom"] == {"secretKeyRef": {"name": "service-recovery-ledger",
+                                                                         "key": "RECOVERY_LEDGER_URL"}}
+    assert env["RECOVERY_LEDGER_SPOOL_DIR"]["value"] == "/var/lib/recovery/spool"
+    assert env["RECOVERY_LEDGER_ON_FULL"]["value"] == "shed"
+    assert env["RECOVERY_LEDGER_IDEMPOTENCY_WINDOW_SECONDS"]["value"] == "86400"
+    volume, mount = mounted(production, "ledger-spool")
+    assert volume["emptyDir"]["sizeLimit"] == "512Mi"
+    assert mount["mountPath"] == "/var/lib/recovery/spool" and not mount.get("readOnly")
+
+
+def test_a_job_migrates_the_schema_before_each_install_and_upgrade(production: Docs) -> None:
+    job = one(production, "Job")
+    assert job["metadata"]["annotations"]["helm.sh/hook"] == "pre-install,pre-upgrade"
+    spec = job["spec"]["template"]["spec"]
+    migrate = spec["containers"][0]
+    assert migrate["args"] == ["ledger", "migrate"]
+    assert migrate["image"] == container(production)["image"]
+    env = {item["name"]: item for item in migrate["env"]}
+    assert env["RECOVERY_LEDGER_URL"] == {"name": "RECOVERY_LEDGER_URL", "valueFrom": {"secretKeyRef": {
+        "name": "service-recovery-ledger", "key": "RECOVERY_LEDGER_URL"}}}
+    assert spec["restartPolicy"] == "Never" and spec["automountServiceAccountToken"] is False
+    assert migrate["securityContext"]["readOnlyRootFilesystem"] is True
+    assert migrate["securityContext"]["runAsNonRoot"] is True
+    off = render("-f", str(PRODUCTION_VALUES), "--set", "ledger.migrations.enabled=false")
+    assert "Job" not in kinds(off)
+
+
+def test_the_ledger_needs_the_secret_that_holds_its_url() -> None:
+    result = helm("template", "x", str(CHART), "--set", "ledger.enabled=true")
+    assert result.returncode != 0
+    assert "urlSecret" in result.stderr
+    bad = helm("template", "x", str(CHART), "--set", "ledger.enabled=true,ledger.urlSecret.name=db,ledger.onFull=drop")
+    assert bad.returncode != 0 and "onFull" in bad.stderr

@@ -52,7 +52,7 @@ def test_exactly_the_pinned_versions_are_installed() -> None:
     builder = stages()[0]
     installs = [arguments for instruction, arguments in builder if instruction == "RUN" and "pip install" in arguments]
     assert len(installs) == 1
-    assert "--constraint constraints.txt ." in installs[0]
+    assert "--constraint constraints.txt '.[postgres]'" in installs[0]  # the image talks to PostgreSQL
     assert "pip check" in installs[0]
 
 

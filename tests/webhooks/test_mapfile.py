@@ -53,7 +53,7 @@ def test_minimal_mapping_maps_a_ticket() -> None:
     (MINIMAL.replace("fields:", "feilds:"),
      ["zendesk.yaml:1: error schema: `fields` is required",
       "zendesk.yaml:3: error unknown-key: unknown key `feilds` in the file; expected system, description, "
-      "root, ticket_id, fields, signals, writeback\n    fix: did you mean `fields`?"]),
+      "root, ticket_id, ticket_status, fields, signals, writeback\n    fix: did you mean `fields`?"]),
     (MINIMAL + "  failure.sevrity: {from: ticket.priority}\n",
      ["zendesk.yaml:7: error unknown-field: `failure.sevrity` is not an event field"]),
     (MINIMAL + "  order.amount.amount: {from: ticket..amount}\n",

@@ -36,6 +36,7 @@ def test_deliveries_are_counted_by_result(monkeypatch: pytest.MonkeyPatch) -> No
     for key, value in d.ENV.items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("RECOVERY_RELOAD_INTERVAL_SECONDS", "0")
+    monkeypatch.setenv("RECOVERY_LEDGER_URL", "off")
     assert set(RESULTS) == {"decided", "ignored", "unauthorized", "unmappable", "invalid", "unavailable",
                             "writeback_failed"}
     good = d.body_of(d.zendesk_late_delivery())

@@ -68,3 +68,31 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- define "service-recovery.webhookMappingsConfigMap" -}}
 {{- .Values.webhookMappings.existingConfigMap | default (printf "%s-webhook-mappings" (include "service-recovery.fullname" .)) }}
 {{- end }}
+
+{{/* The ledger's environment (RECOVERY_LEDGER_*): the URL from its Secret, the rest from values. */}}
+{{- define "service-recovery.ledgerEnv" -}}
+{{- if .Values.ledger.enabled }}
+- name: RECOVERY_LEDGER_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ required "ledger.urlSecret.name: the Secret that holds RECOVERY_LEDGER_URL" .Values.ledger.urlSecret.name }}
+      key: {{ .Values.ledger.urlSecret.key | default "RECOVERY_LEDGER_URL" }}
+- name: RECOVERY_LEDGER_SPOOL_DIR
+  value: /var/lib/recovery/spool
+- name: RECOVERY_LEDGER_SPOOL_MAX_BYTES
+  value: {{ .Values.ledger.spool.maxBytes | int64 | quote }}
+- name: RECOVERY_LEDGER_ON_FULL
+  value: {{ .Values.ledger.onFull | quote }}
+- name: RECOVERY_LEDGER_IDEMPOTENCY_WINDOW_SECONDS
+  value: {{ .Values.ledger.idempotencyWindowSeconds | int64 | quote }}
+- name: RECOVERY_LEDGER_RETENTION_DAYS
+  value: {{ .Values.ledger.retentionDays | int64 | quote }}
+- name: RECOVERY_LEDGER_HISTORY
+  value: {{ .Values.ledger.history | quote }}
+- name: RECOVERY_LEDGER_RECORD_DESCRIPTIONS
+  value: {{ .Values.ledger.recordDescriptions | quote }}
+{{- else }}
+- name: RECOVERY_LEDGER_URL
+  value: "off"
+{{- end }}
+{{- end }}

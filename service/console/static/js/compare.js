@@ -3,7 +3,7 @@
 // to POST /v1/simulations; the answer is shown by report.js.
 
 import { api } from "./api.js";
-import { byId, h, replace } from "./dom.js";
+import { byId, h, replace, saveFile } from "./dom.js";
 import { clearFieldErrors, hideProblem, showFieldError, showProblem } from "./problems.js";
 import { renderReport } from "./report.js";
 
@@ -152,12 +152,7 @@ export class CompareForm {
     button.disabled = true;
     try {
       const html = await api("v1/simulations?format=html", { method: "POST", body: this.lastBody, as: "text" });
-      const link = h("a", { href: URL.createObjectURL(new Blob([html], { type: "text/html" })),
-                            download: "simulation.html" });
-      document.body.append(link);
-      link.click();
-      link.remove();
-      setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+      saveFile(html, "text/html", "simulation.html");
     } catch (error) {
       showProblem(this.problem, error);
     } finally {

@@ -42,3 +42,12 @@ export function byId(id) {
   if (!node) throw new Error(`the page has no #${id}`);
   return node;
 }
+
+/** Offer `text` as a file download named `name`. */
+export function saveFile(text, type, name) {
+  const link = h("a", { href: URL.createObjectURL(new Blob([text], { type })), download: name });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+}

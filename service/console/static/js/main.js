@@ -1,5 +1,5 @@
 // The console's start: load the live ruleset (asking for an API key only if the
-// service answers 401), then fill the three views.
+// service answers 401), then fill the views; the ledger's loads when it is first shown.
 
 import { api } from "./api.js";
 import { forgetKey, storedKey } from "./auth.js";
@@ -8,6 +8,7 @@ import { CompareForm } from "./compare.js";
 import { byId, h, replace } from "./dom.js";
 import { EXAMPLES } from "./examples.js";
 import { shortDigest, utc } from "./format.js";
+import { LedgerView } from "./ledger.js";
 import { hideProblem, showProblem } from "./problems.js";
 import { RulesView } from "./rules.js";
 import { setupTabs } from "./tabs.js";
@@ -15,6 +16,7 @@ import { setupTabs } from "./tabs.js";
 const caseForm = new CaseForm();
 const rulesView = new RulesView();
 const compareForm = new CompareForm();
+const ledgerView = new LedgerView();
 
 function showKeyStatus() {
   byId("key-status").hidden = !storedKey();
@@ -47,7 +49,9 @@ async function loadRuleset() {
 window.addEventListener("api-key-changed", showKeyStatus);
 byId("forget-key").addEventListener("click", () => forgetKey());
 byId("refresh-ruleset").addEventListener("click", () => loadRuleset());
-setupTabs(document.querySelector('[role="tablist"]'));
+setupTabs(document.querySelector('[role="tablist"]'), (view) => {
+  if (view === "ledger") ledgerView.shown();
+});
 showKeyStatus();
 loadRuleset().then((loaded) => {
   if (loaded) caseForm.fill(EXAMPLES[0].event);

@@ -9,13 +9,13 @@ import { plural, rate, shortDigest, signed, signedPercent, words } from "./forma
 
 const SEGMENTS = { tier: "tier", failure_type: "failure type", root_cause: "root cause" };
 
-function table(id, headings, rows) {
+export function table(id, headings, rows) {
   return h("table", { class: "data numeric", id },
     h("thead", {}, h("tr", {}, headings.map((text) => h("th", { scope: "col" }, text)))),
     h("tbody", {}, rows));
 }
 
-function stat(label, value, note) {
+export function stat(label, value, note) {
   return h("div", { class: "stat" }, h("p", { class: "stat-label" }, label), h("p", { class: "stat-value" }, value),
     note ? h("p", { class: "stat-note" }, note) : null);
 }

@@ -1,6 +1,6 @@
-// The three views as WAI-ARIA tabs: Tab reaches the selected tab, the arrow keys,
+// The views as WAI-ARIA tabs: Tab reaches the selected tab, the arrow keys,
 // Home and End move between tabs and show them, and the address's #fragment
-// (#try, #rules, #compare) opens a view directly.
+// (#try, #rules, #compare, #ledger) opens a view directly.
 
 export function setupTabs(tablist, onShow = () => {}) {
   const tabs = [...tablist.querySelectorAll('[role="tab"]')];
