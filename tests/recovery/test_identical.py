@@ -41,3 +41,21 @@ def test_a_changed_decision_is_caught(snapshot):
     assert altered != identical.answer(snapshot, body, False)
     changed = [stored[0].replace(stored[0].split()[1], "0" * 12)] + stored[1:]
     assert identical.compare(stored, changed) and label in identical.compare(stored, changed)[0]
+
+
+def test_the_replay_summary_is_the_full_decisions_parts(snapshot):
+    """`recovery simulate` reads `outcome_summary`, which combines only the recommended option: it must say
+    exactly what the full decision says, for every event of the corpus."""
+    from service.models import FailureEvent
+    from service.recovery.decide import SUMMARY_KEYS, EventRejected, decide, outcome_summary
+
+    compared = 0
+    for label, body in identical.corpus():
+        try:
+            event = FailureEvent.model_validate_json(body)
+            full = decide(snapshot, event)
+        except (ValueError, EventRejected):
+            continue
+        assert outcome_summary(snapshot, event) == {key: full[key] for key in SUMMARY_KEYS}, label
+        compared += 1
+    assert compared > 4000
