@@ -122,3 +122,41 @@ class HttpEndpoint:
 
     def lifespan(self) -> Any:
         return self.manager.run()
+
+
+class StdioRefused(Exception):
+    """`recovery mcp` cannot start; the message says why (configuration, never the key)."""
+
+
+def stdio_caller(keys: Any, key: str | None) -> Caller:
+    """The stdio server has no HTTP request: with keys configured, RECOVERY_MCP_API_KEY must hold one
+    with the decide scope (a desktop client's config passes it in the server's environment)."""
+    if not keys.enabled:
+        return Caller()
+    if not key:
+        raise StdioRefused("API keys are configured: set RECOVERY_MCP_API_KEY to a key with the decide scope")
+    principal = keys.lookup(key)
+    if principal is None:
+        raise StdioRefused("RECOVERY_MCP_API_KEY is not a valid API key")
+    if "decide" not in principal.scopes:
+        raise StdioRefused(f"the key named {principal.name!r} does not have the decide scope")
+    return Caller.of(principal)
+
+
+async def serve_stdio(registry: Any, caller: Caller, reload_interval: float, reload_quiet: float) -> None:
+    """Serve MCP on standard input and output until the client closes them; the rules are watched
+    and reloaded as the HTTP service does (a bad change keeps the old ruleset serving)."""
+    import asyncio
+
+    from mcp.server.stdio import stdio_server
+
+    from ..watcher import watch
+
+    server = build(lambda: registry.current, lambda ctx: caller)
+    watcher = asyncio.create_task(watch(registry, reload_interval, reload_quiet)) if reload_interval > 0 else None
+    try:
+        async with stdio_server() as (read_stream, write_stream):
+            await server.run(read_stream, write_stream, server.create_initialization_options())
+    finally:
+        if watcher is not None:
+            watcher.cancel()
