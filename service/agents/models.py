@@ -154,6 +154,8 @@ class PolicyDescription(_Result):
     ask_before_deciding: list[str]
     limits: dict[str, Any]
     profiles: dict[str, Any]
+    """Caller profiles: stricter limits for some callers (e.g. ai_agent), picked by the caller's key."""
+    your_profile: str
     alternatives: list[dict[str, Any]]
     locales: list[str]
 

@@ -69,7 +69,9 @@ def _approval_ids(approval: dict[str, Any]) -> list[str]:
     """The rules and boundaries behind an approval, from its reasons (worded by recovery.combine)."""
     ids: list[str] = []
     for reason in approval["reasons"]:
-        if reason.startswith("rule ") and " asks for " in reason:
+        if " profile" in reason and "the " in reason:
+            ids.append("profiles." + reason.split(" profile")[0].rsplit("the ", 1)[1])
+        elif reason.startswith("rule ") and " asks for " in reason:
             ids.append(reason[len("rule "):reason.index(" asks for ")])
         elif " boundary of " in reason:
             ids.append(f"approval.by_amount.{reason.split(' is above the ')[1].split(' boundary')[0]}")

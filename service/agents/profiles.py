@@ -12,6 +12,8 @@ from typing import Any
 from ..auth import Principal
 
 DEFAULT = "default"
+#: The scope (and profile) of keys in RECOVERY_AI_AGENT_KEYS.
+AI_AGENT = "ai_agent"
 
 
 @dataclass(frozen=True)
@@ -20,10 +22,10 @@ class Caller:
     profile: str = DEFAULT
 
     def decide_options(self) -> dict[str, Any]:
-        return {}
+        return {} if self.profile == DEFAULT else {"profile": self.profile}
 
     @classmethod
     def of(cls, principal: Principal | None) -> "Caller":
         if principal is None:
             return cls()
-        return cls(principal.name)
+        return cls(principal.name, AI_AGENT if AI_AGENT in principal.scopes else DEFAULT)

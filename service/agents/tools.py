@@ -156,7 +156,9 @@ def describe_policy(snapshot: Snapshot, args: DescribePolicyArgs, caller: Caller
         "facts": facts,
         "ask_before_deciding": ask,
         "limits": ruleset.limits.model_dump(mode="json", exclude_none=True),
-        "profiles": {},
+        "profiles": {name: profile.model_dump(mode="json", exclude_none=True)
+                     for name, profile in ruleset.profiles.items()},
+        "your_profile": caller.profile,
         "alternatives": [alternative.model_dump(mode="json") for alternative in ruleset.alternatives],
         "locales": list(ruleset.messages.locales) if ruleset.messages else ["en"],
     }

@@ -66,6 +66,8 @@ class RulesetDef:
     vocabulary: vocab.Vocabulary = vocab.STATIC
     #: approval level -> rank (0 is the frontline: no approval needed)
     level_rank: Mapping[str, int] = field(default_factory=lambda: {"agent": 0, "supervisor": 1, "manager": 2})
+    #: caller profiles (`profiles:`): name -> stricter limits for that kind of caller
+    profiles: Mapping[str, schema.Profile] = field(default_factory=dict)
 
     @property
     def by_id(self) -> dict[str, RuleDef]:
@@ -328,6 +330,16 @@ class _Assembler:
                                    ("costing", "discount_basis_max"))
         for fact_name, fact in declared_facts.items():
             self._check_fact(fact_name, fact, catalogues, fact_sources[fact_name])
+        profiles: dict[str, schema.Profile] = sections.get("profiles", ({}, None))[0]
+        for profile_name, profile in profiles.items():
+            where = sections["profiles"][1]
+            self._check_currencies(profile.frontline_max, currencies, where, ("profiles", profile_name,
+                                                                              "frontline_max"))
+            self._check_level(profile.approval, level_rank, where, ("profiles", profile_name, "approval"))
+            if level_rank.get(profile.approval) == 0:
+                self.error("approval-level", f"profiles.{profile_name}.approval: the frontline level cannot "
+                           "approve", where.file, where.line_of(("profiles", profile_name, "approval")), None,
+                           "name a level above the frontline, e.g. supervisor")
         alternatives: tuple[schema.Alternative, ...] = tuple(sections.get("alternatives", ((), None))[0])
         if "alternatives" in sections:
             seen_alternatives: set[str] = set()
@@ -388,6 +400,7 @@ class _Assembler:
             messages=messages,
             vocabulary=vocabulary,
             level_rank=level_rank,
+            profiles=profiles,
         )
 
     def _merge_included(self, sections: dict[str, tuple[Any, Source]], source: Source,
@@ -617,7 +630,8 @@ class _Assembler:
 
 
 #: Sections a ruleset declares at most once (`facts` may be spread over files).
-ONCE = ("ruleset", "catalogues", "currency", "alternatives", "combine", "limits", "costing", "messages")
+ONCE = ("ruleset", "catalogues", "currency", "alternatives", "combine", "limits", "costing", "messages",
+        "profiles")
 
 
 @dataclass(frozen=True)
@@ -717,4 +731,5 @@ _KNOWN_KEYS = _model_keys([
     schema.FactDecl, schema.CurrencyTable, schema.Alternative, schema.OwedSpec, schema.ReplacementSpec,
     schema.AddSpec, schema.MultiplySpec, schema.Bands, schema.Band, schema.ProRata, schema.FactPercent,
     schema.Messages, schema.LocaleTexts, schema.ApologyTexts, schema.ExplanationTexts, schema.NoteTexts,
+    schema.Profile,
 ])
