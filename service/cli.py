@@ -12,6 +12,8 @@
     recovery ledger prune               delete records past RECOVERY_LEDGER_RETENTION_DAYS
     recovery ledger erase CUSTOMER_ID   delete one customer's records
     recovery mcp                        serve the decision tools over MCP on stdio (desktop AI clients)
+    recovery tools --format openai|anthropic
+                                        the decision tools as strict function-calling schemas
     recovery sample-events              write a realistic sample of events as JSONL
     recovery openapi [--write]          print or rewrite openapi/openapi.json
     recovery schema [--write]           print or rewrite rules/schema.json
@@ -153,6 +155,20 @@ def cmd_mcp(args: argparse.Namespace) -> int:
         asyncio.run(serve_stdio(registry, caller, settings.reload_interval_seconds, settings.reload_quiet_seconds))
     finally:
         registry.close()
+    return 0
+
+
+def cmd_tools(args: argparse.Namespace) -> int:
+    from .agents.functions import functions
+
+    snapshot = _load(args.rules)
+    if snapshot is None:
+        return 2
+    try:
+        document = functions(args.format, snapshot.ruleset)
+    finally:
+        snapshot.engine.close()
+    sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
     return 0
 
 
@@ -419,6 +435,12 @@ def parser() -> argparse.ArgumentParser:
     mcp = commands.add_parser("mcp", help="serve the decision tools over MCP on stdio (for desktop AI clients)")
     mcp.add_argument("--rules", help="rules directory (default: RECOVERY_RULES_DIR or the shipped rules)")
     mcp.set_defaults(func=cmd_mcp)
+
+    tools = commands.add_parser("tools", help="print the decision tools as strict function-calling schemas")
+    tools.add_argument("--format", choices=["openai", "anthropic"], required=True,
+                       help="openai: Chat Completions tools; anthropic: Messages API tools")
+    tools.add_argument("--rules", help="rules directory whose facts the schemas name (default: the live one)")
+    tools.set_defaults(func=cmd_tools)
 
     sample = commands.add_parser("sample-events", help="write a realistic sample of failure events (JSONL)")
     sample.add_argument("--count", type=int, default=3000)

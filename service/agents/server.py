@@ -4,7 +4,8 @@ Built on the official SDK's low-level `Server`, so the tool list is exactly `too
 each tool's input and output schemas are its pydantic models' JSON Schemas (the same models
 the OpenAPI document is generated from), and each is annotated read-only and idempotent.
 
-Errors are answered the way MCP asks, as tool results with `isError: true` the model can
+A null argument is read as one left out (strict function-calling models send null for what
+they leave out; `service.agents.functions`). Errors are answered the way MCP asks, as tool results with `isError: true` the model can
 read and act on, never as a crash: arguments that do not validate (the pydantic errors,
 with their locations), an event the ruleset cannot decide (the 422 problem's errors), no
 live ruleset yet, or the engine failing. An unknown tool name is a protocol error.
@@ -32,6 +33,7 @@ from ..engine.registry import Snapshot
 from ..engine.runtime import EngineError
 from ..problems import validation_errors
 from ..recovery.normalize import EventRejected
+from .functions import prune_nulls
 from .profiles import Caller
 from .schemas import input_schema, output_schema
 from .tools import TOOLS, Tool
@@ -67,7 +69,7 @@ def call(tool: Tool, snapshot: Snapshot | None, arguments: dict[str, Any] | None
         -> types.CallToolResult:
     """One tool call, every failure answered as a tool error."""
     try:
-        args = tool.arguments.model_validate(arguments or {})
+        args = tool.arguments.model_validate(prune_nulls(arguments or {}))
     except ValidationError as exc:
         return _invalid(validation_errors(exc.errors(include_url=False)))
     if snapshot is None:
