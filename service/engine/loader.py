@@ -613,6 +613,14 @@ class _Assembler:
             self.error("alternative", f"`{then.alternative}` is not a declared alternative (declared: {known})",
                        source.file, source.line_of(path + ("then", "alternative")), rule.id,
                        "declare it under `alternatives:` or leave `alternative` out")
+        texts = sorted(name for name in _tested_fields(rule.when) if _is_free_text(name, scope.facts))
+        gives = [key for key in MONEY_KEYS if getattr(then, key) is not None]
+        if texts and gives:
+            self.error("free-text-money", f"the rule gives {', '.join(gives)} on free text ({', '.join(texts)}): "
+                       "what a customer or an agent writes must never move money or eligibility", source.file,
+                       source.line_of(path + ("when",)), rule.id,
+                       "test a typed field or a declared fact instead; a rule on free text may set approval, "
+                       "apology, explanation, deadlines or a review")
         if len(self.findings) != before and any(f.severity == "error" for f in self.findings[before:]):
             return None
         try:
@@ -627,6 +635,33 @@ class _Assembler:
                        "check the values and ranges: no event can meet them all")
             return None
         return RuleDef(index, rule.id, rule.description, node, rule.then, source.file, line, tuple(terms))
+
+
+#: What a rule may not contribute when its conditions test free text (prompt injection must not move money).
+MONEY_KEYS = ("refund", "credit", "discount", "replacement", "owed", "alternative", "add", "multiply",
+              "money_back_only")
+
+
+def _tested_fields(when: Any) -> set[str]:
+    """The field names a `when` block tests, at any depth of all / any / not."""
+    found: set[str] = set()
+    if isinstance(when, list):
+        for item in when:
+            found |= _tested_fields(item)
+    elif isinstance(when, dict):
+        for key, value in when.items():
+            if key in ("all", "any", "not"):
+                found |= _tested_fields(value)
+            else:
+                found.add(str(key))
+    return found
+
+
+def _is_free_text(name: str, facts: Mapping[str, schema.FactDecl]) -> bool:
+    if name == "failure.description":
+        return True
+    fact = facts.get(name[len("facts."):]) if name.startswith("facts.") else None
+    return fact is not None and fact.type == "text"
 
 
 #: Sections a ruleset declares at most once (`facts` may be spread over files).
