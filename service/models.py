@@ -317,6 +317,14 @@ class HistoryOut(_Out):
     window_days: int
 
 
+class ProfileOut(_Out):
+    """The caller profile the decision was made under (its API key picked it); absent: the default limits."""
+
+    name: str
+    declared: bool
+    """False when the ruleset declares no such profile, so the default limits applied."""
+
+
 class Decision(_Out):
     decision_id: str = Field(pattern=r"^dec_[0-9a-f]{32}$")
     event_id: str | None
@@ -338,6 +346,8 @@ class Decision(_Out):
     history: HistoryOut | None = None
     """Present when the ledger filled history fields the caller left out."""
     explain: dict[str, Any] | None = None
+    profile: ProfileOut | None = None
+    """Present when the caller's key picks a profile (e.g. `ai_agent`), which may need approval sooner."""
 
 
 class ProblemError(_Out):
