@@ -8,6 +8,7 @@ not set. Every setting is listed in the README.
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -24,6 +25,11 @@ SHIPPED_RULES = Path(__file__).resolve().parent.parent / "rules"
 SHIPPED_SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "events.jsonl"
 DEFAULT_LEDGER_URL = "sqlite:///var/ledger.sqlite3"
 LEDGER_OFF = frozenset({"", "off", "none", "false", "0"})
+ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$")
+
+
+def cors_list(value: str) -> list[str]:
+    return [part.strip().rstrip("/") for part in value.split(",") if part.strip()]
 
 
 class Settings(BaseSettings, WebhookSettings):
@@ -104,6 +110,9 @@ class Settings(BaseSettings, WebhookSettings):
     """Fill prior_recoveries_90d and recurring from the ledger when the caller leaves them out."""
     ledger_record_descriptions: bool = False
     """Keep failure descriptions in decision records (free text may hold personal data)."""
+    cors_origins: str = ""
+    """Browser origins allowed to call the API cross-origin (a CRM widget): comma-separated
+    `scheme://host[:port]` entries, or `*`; empty turns CORS off."""
     bench_routes: bool = False
     """Mount POST /bench/noop, the benchmark's baseline route (bench/README.md); off in production."""
 
@@ -125,6 +134,18 @@ class Settings(BaseSettings, WebhookSettings):
             if not sep or not name.strip() or not Path(path.strip()).is_dir():
                 raise ValueError(f"{entry!r} is not `name=/existing/directory`")
         return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _cors_origins(cls, value: str) -> str:
+        for origin in cors_list(value):
+            if origin != "*" and not ORIGIN.match(origin):
+                raise ValueError(f"{origin!r} is not an origin like `https://crm.example.com` (scheme, host, "
+                                 "optional port; no path)")
+        return value
+
+    def cors_origin_list(self) -> list[str]:
+        return cors_list(self.cors_origins)
 
     @field_validator("ledger_url")
     @classmethod
