@@ -141,7 +141,7 @@ def cmd_mcp(args: argparse.Namespace) -> int:
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         settings = load_settings()
-        caller = stdio_caller(settings.key_store(), os.environ.get("RECOVERY_MCP_API_KEY"))
+        caller = stdio_caller(settings.key_store(), settings.mcp_api_key or None)
     except (ConfigError, StdioRefused, ValueError) as exc:
         print(f"recovery mcp: {exc}", file=sys.stderr)
         return 2

@@ -11,8 +11,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, WithJsonSchema,
-                      field_validator, model_validator)
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, GetJsonSchemaHandler, StrictBool, StrictInt,
+                      WithJsonSchema, field_validator, model_validator)
+from pydantic.json_schema import JsonSchemaValue
 
 from . import money, problems, strictjson
 
@@ -163,6 +164,17 @@ class _Out(BaseModel):
 
     model_config = ConfigDict(extra="allow", json_schema_serialization_defaults_required=True)
     absent: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        # In the model's own schema, so the OpenAPI document and the MCP tools' output schemas agree.
+        schema = handler(core_schema)
+        if handler.mode == "serialization" and cls.absent:
+            target = handler.resolve_ref_schema(schema)
+            target["required"] = [name for name in target.get("required", []) if name not in cls.absent]
+            for name in cls.absent:  # a `default` reads as "always sent" to code generators
+                target.get("properties", {}).get(name, {}).pop("default", None)
+        return schema
 
 
 class MoneyOut(_Out):
@@ -336,7 +348,7 @@ class ProfileOut(_Out):
 
 
 class Decision(_Out):
-    absent = frozenset({"history", "explain"})
+    absent = frozenset({"history", "explain", "profile"})
     decision_id: str = Field(pattern=r"^dec_[0-9a-f]{32}$")
     event_id: str | None
     ruleset: RulesetRef

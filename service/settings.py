@@ -77,9 +77,11 @@ class Settings(BaseSettings, WebhookSettings):
     admin_keys: str = ""
     """Keys allowed to decide, simulate and reload the rules: `name:key` entries."""
     simulate_keys: str = ""
+    """Keys allowed to decide and to run simulations (POST /v1/simulations): `name:key` entries."""
     ai_agent_keys: str = ""
     """Keys for AI support agents (`name:key,...`): the decide scope, and the ruleset's `ai_agent` profile."""
-    """Keys allowed to decide and to run simulations (POST /v1/simulations): `name:key` entries."""
+    mcp_api_key: str = ""
+    """`recovery mcp` (stdio) only: the key its tools decide with when keys are configured."""
     api_keys_file: Path | None = None
     """A file (a mounted Secret) with more `name:key` entries for API_KEYS."""
     admin_keys_file: Path | None = None
