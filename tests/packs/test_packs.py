@@ -41,7 +41,7 @@ def test_a_composed_example_passes_its_cases(example: str, capsys: pytest.Captur
 
 
 def test_every_pack_named_by_the_issue_is_here() -> None:
-    assert {"eu261"} <= set(PACKS)
+    assert {"eu261", "tau2_airline"} <= set(PACKS)
 
 
 @pytest.fixture(scope="module")
@@ -76,12 +76,23 @@ DECISIONS = [
     ("eu261", event("denied_boarding", {"flight_distance_km": 700}, context={"customer_request": "refund"}),
      {"owed": [("250.00", "EU261 Art. 7(1)(a)"), ("300.00", "EU261 Art. 8(1)(a)")], "refund": "550.00",
       "recommended": "reimbursement"}),
+    ("tau2_airline", event("flight_cancellation", {"membership": "silver", "travel_insurance": False,
+                                                   "cabin": "economy", "passengers": 3,
+                                                   "compensation_requested": True,
+                                                   "reservation_changed_or_cancelled": True}, "640.00", "USD"),
+     {"owed": [("640.00", "tau2 airline policy, Cancel flight")], "refund": "640.00", "credit": "300.00"}),
+    ("tau2_airline", event("flight_delay", {"membership": "regular", "travel_insurance": False, "cabin": "business",
+                                            "passengers": 2, "compensation_requested": True,
+                                            "reservation_changed_or_cancelled": True}, "640.00", "USD"),
+     {"owed": [], "refund": None, "credit": "100.00"}),
 ]
 
 # An event lacking a fact the policy needs: refused with a 422 that names it.
 MISSING = [
     ("eu261", event("flight_delay", {"flight_distance_km": 800}), "arrival_delay_minutes"),
     ("eu261", event("flight_cancellation", {"flight_distance_km": 800}), "cancellation_notice_days"),
+    ("tau2_airline", event("flight_cancellation", {"membership": "gold", "travel_insurance": False, "cabin": "economy",
+                                                   "compensation_requested": True}, "640.00", "USD"), "passengers"),
 ]
 
 
