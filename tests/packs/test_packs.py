@@ -41,7 +41,7 @@ def test_a_composed_example_passes_its_cases(example: str, capsys: pytest.Captur
 
 
 def test_every_pack_named_by_the_issue_is_here() -> None:
-    assert {"eu261", "tau2_airline"} <= set(PACKS)
+    assert {"eu261", "eu_rail", "tau2_airline"} <= set(PACKS)
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +76,11 @@ DECISIONS = [
     ("eu261", event("denied_boarding", {"flight_distance_km": 700}, context={"customer_request": "refund"}),
      {"owed": [("250.00", "EU261 Art. 7(1)(a)"), ("300.00", "EU261 Art. 8(1)(a)")], "refund": "550.00",
       "recommended": "reimbursement"}),
+    ("eu_rail", event("train_delay", {"arrival_delay_minutes": 120}, "80.00"),
+     {"owed": [("40.00", "Regulation (EU) 2021/782 Art. 19(1)(b)")], "refund": "40.00"}),
+    ("eu_rail", event("train_cancellation", {"arrival_delay_minutes": 60, "return_ticket": True}, "80.00"),
+     {"owed": [("10.00", "Regulation (EU) 2021/782 Art. 19(1)(a), on half a return ticket's price")],
+      "refund": "10.00"}),
     ("tau2_airline", event("flight_cancellation", {"membership": "silver", "travel_insurance": False,
                                                    "cabin": "economy", "passengers": 3,
                                                    "compensation_requested": True,
@@ -91,6 +96,7 @@ DECISIONS = [
 MISSING = [
     ("eu261", event("flight_delay", {"flight_distance_km": 800}), "arrival_delay_minutes"),
     ("eu261", event("flight_cancellation", {"flight_distance_km": 800}), "cancellation_notice_days"),
+    ("eu_rail", event("train_cancellation", {"force_majeure": True}, "80.00"), "arrival_delay_minutes"),
     ("tau2_airline", event("flight_cancellation", {"membership": "gold", "travel_insurance": False, "cabin": "economy",
                                                    "compensation_requested": True}, "640.00", "USD"), "passengers"),
 ]
