@@ -41,7 +41,7 @@ def test_a_composed_example_passes_its_cases(example: str, capsys: pytest.Captur
 
 
 def test_every_pack_named_by_the_issue_is_here() -> None:
-    assert {"eu261", "eu_rail", "tau2_airline"} <= set(PACKS)
+    assert {"eu261", "eu_rail", "tau2_airline", "uk_delay_repay"} <= set(PACKS)
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +81,10 @@ DECISIONS = [
     ("eu_rail", event("train_cancellation", {"arrival_delay_minutes": 60, "return_ticket": True}, "80.00"),
      {"owed": [("10.00", "Regulation (EU) 2021/782 Art. 19(1)(a), on half a return ticket's price")],
       "refund": "10.00"}),
+    ("uk_delay_repay", event("train_delay", {"delay_minutes": 45, "ticket_type": "return", "scheme": "dr15"},
+                             "40.00", "GBP"),
+     {"owed": [("10.00", "National Rail Delay Repay (DR15 and DR30): 50% of half the return fare")],
+      "refund": "10.00"}),
     ("tau2_airline", event("flight_cancellation", {"membership": "silver", "travel_insurance": False,
                                                    "cabin": "economy", "passengers": 3,
                                                    "compensation_requested": True,
@@ -97,6 +101,7 @@ MISSING = [
     ("eu261", event("flight_delay", {"flight_distance_km": 800}), "arrival_delay_minutes"),
     ("eu261", event("flight_cancellation", {"flight_distance_km": 800}), "cancellation_notice_days"),
     ("eu_rail", event("train_cancellation", {"force_majeure": True}, "80.00"), "arrival_delay_minutes"),
+    ("uk_delay_repay", event("train_delay", {"delay_minutes": 45, "ticket_type": "single"}, "40.00", "GBP"), "scheme"),
     ("tau2_airline", event("flight_cancellation", {"membership": "gold", "travel_insurance": False, "cabin": "economy",
                                                    "compensation_requested": True}, "640.00", "USD"), "passengers"),
 ]
