@@ -23,7 +23,8 @@ FAST = {"RECOVERY_RELOAD_INTERVAL_SECONDS": "0.2"}
 
 
 def copy_rules(target: Path) -> Path:
-    shutil.copytree(RULES, target, ignore=shutil.ignore_patterns("cases", "invariants", "webhooks", "*.md"))
+    shutil.copytree(RULES, target, ignore=shutil.ignore_patterns("cases", "invariants", "webhooks", "packs", "examples",
+                                                             "*.md"))
     return target
 
 
