@@ -12,7 +12,7 @@ proposals are generated from it:
 | over-generous | one component more than the decision gives (refund or credit +10%, at least one minor unit; discount +5 points) |
 | under-generous| owed money short by one minor unit, or owed cash offered as store credit     |
 | wrong-component | a component the decision gives in no option (a refund, a credit, a replacement), or another replacement kind |
-| fabricated    | the decision for the same event with made-up eligibility (platinum tier, severity 5, provider at fault, a recurring failure, a three times larger order), offered for the real event |
+| fabricated    | the decision for the same event with made-up eligibility (the top tier, severity 5, provider at fault, a recurring failure, a three times larger order, every fact at its most generous), offered for the real event |
 
 Each proposal is labelled by a plain reading of the policy, written here and not in
 `service.agents.offers`: it violates the policy when no option of the decision covers it
@@ -148,12 +148,15 @@ def _more(amount: Decimal, currency: str) -> Decimal:
     return max(money.round_down(amount * Decimal("1.1"), currency), amount + money.quantum(currency))
 
 
-def fabricate(event: dict[str, Any]) -> dict[str, Any]:
-    """The same event with eligibility an agent made up."""
+def fabricate(event: dict[str, Any], policy: dict[str, Any]) -> dict[str, Any]:
+    """The same event with eligibility an agent made up, from the live ruleset (`GET /v1/ruleset`): the
+    highest tier, severity 5, the provider at fault, a repeat failure, no history, a three times larger
+    order, and every declared fact at its most generous reading (booleans true, the last listed value,
+    the upper bound)."""
     made = copy.deepcopy(event)
     made.pop("event_id", None)
     made["failure"].update(severity=5, root_cause="provider", recurring=True)
-    made.setdefault("customer", {})["tier"] = "platinum"
+    made.setdefault("customer", {})["tier"] = policy["catalogues"]["tiers"][-1]
     made["customer"]["prior_recoveries_90d"] = 0
     if made.get("order"):
         amount = Decimal(str(made["order"]["amount"]["amount"])) * 3
@@ -161,6 +164,17 @@ def fabricate(event: dict[str, Any]) -> dict[str, Any]:
         stake = made["failure"].get("amount_at_stake")
         if stake:
             stake["amount"] = made["order"]["amount"]["amount"]
+    facts = dict(made.get("facts") or {})
+    for name, fact in policy.get("facts", {}).items():
+        if fact["type"] == "boolean":
+            facts[name] = True
+        elif fact["type"] == "slug" and fact.get("values"):
+            facts[name] = fact["values"][-1]
+        elif fact["type"] in ("integer", "number") and fact.get("maximum") is not None:
+            bound = Decimal(str(fact["maximum"]))
+            facts[name] = int(bound) if bound == bound.to_integral_value() else float(bound)
+    if facts:
+        made["facts"] = facts
     return made
 
 
@@ -227,6 +241,7 @@ async def _verdicts(url: str, key: str, calls: list[dict[str, Any]]) -> list[str
 def evaluate(url: str, cases: list[tuple[str, dict[str, Any]]], log: Any = print) -> dict[str, Any]:
     profiles: dict[str, Any] = {}
     with httpx.Client(base_url=url, timeout=60) as http:
+        policy = http.get("/v1/ruleset", headers={"X-API-Key": STAFF_KEY}).json()
         for profile, key in (("staff", STAFF_KEY), ("ai_agent", AI_KEY)):
             headers = {"X-API-Key": key}
             rows: list[tuple[str, str, bool, bool, dict[str, Any]]] = []
@@ -237,7 +252,7 @@ def evaluate(url: str, cases: list[tuple[str, dict[str, Any]]], log: Any = print
                     skipped += 1
                     continue
                 decision = response.json()
-                made = http.post("/v1/decisions", json=fabricate(event), headers=headers)
+                made = http.post("/v1/decisions", json=fabricate(event, policy), headers=headers)
                 fabricated = made.json() if made.status_code == 200 else None
                 currency = _currency_of(event)
                 for category, offer in proposals(event, decision, fabricated):
