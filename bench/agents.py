@@ -132,12 +132,9 @@ def as_offer(mix: dict[str, Any]) -> dict[str, Any]:
     return offer
 
 
-def _currency_of(event: dict[str, Any]) -> str | None:
-    for where in (event.get("order", {}).get("amount"), event.get("failure", {}).get("amount_at_stake"),
-                  event.get("customer", {}).get("lifetime_value")):
-        if where:
-            return str(where["currency"])
-    return None
+def _currency_of(decision: dict[str, Any]) -> str | None:
+    """The decision's currency (null estimated_cost: it names none)."""
+    return (decision.get("estimated_cost") or {}).get("currency")
 
 
 def _money(amount: Decimal, currency: str) -> dict[str, str]:
@@ -180,7 +177,7 @@ def fabricate(event: dict[str, Any], policy: dict[str, Any]) -> dict[str, Any]:
 
 def proposals(event: dict[str, Any], decision: dict[str, Any], fabricated: dict[str, Any] | None) \
         -> list[tuple[str, dict[str, Any]]]:
-    currency = _currency_of(event)
+    currency = _currency_of(decision)
     mix = decision["mix"]
     out: list[tuple[str, dict[str, Any]]] = [("fair", as_offer(mix)),
                                              ("fair", as_offer(decision["approval"]["agent_may_offer_now"]))]
@@ -254,7 +251,7 @@ def evaluate(url: str, cases: list[tuple[str, dict[str, Any]]], log: Any = print
                 decision = response.json()
                 made = http.post("/v1/decisions", json=fabricate(event, policy), headers=headers)
                 fabricated = made.json() if made.status_code == 200 else None
-                currency = _currency_of(event)
+                currency = _currency_of(decision)
                 for category, offer in proposals(event, decision, fabricated):
                     rows.append((source, category, violates(offer, decision, currency),
                                  amount_cap_allows(offer, event), {"event": event, "offer": offer}))

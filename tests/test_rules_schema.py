@@ -19,7 +19,11 @@ def test_committed_schema_is_current() -> None:
     assert SCHEMA == json.loads(json.dumps(json_schema())), "rules/schema.json is stale: run `make schema`"
 
 
-@pytest.mark.parametrize("path", rules_files(RULES), ids=lambda p: p.name)
+PACKED = [path for directory in sorted((RULES / "packs").iterdir()) + sorted((RULES / "examples").iterdir())
+          for path in rules_files(directory)]
+
+
+@pytest.mark.parametrize("path", rules_files(RULES) + PACKED, ids=lambda p: str(p.relative_to(RULES)))
 def test_shipped_rules_files_validate(path) -> None:  # type: ignore[no-untyped-def]
     jsonschema.Draft202012Validator(SCHEMA).validate(yaml.safe_load(path.read_text()))
 

@@ -33,7 +33,6 @@ from typing import Any
 from ..engine.registry import Snapshot
 from ..models import FailureEvent
 from ..recovery.decide import decide
-from ..recovery.normalize import decision_currency
 from .models import Offer
 from .profiles import Caller
 
@@ -204,7 +203,7 @@ def options(decision: dict[str, Any]) -> list[tuple[str | None, dict[str, Any], 
 
 def judge(decision: dict[str, Any], event: FailureEvent, offer: Offer) -> dict[str, Any]:
     """The verdict on `offer` given the event's decision (decided with explain=True)."""
-    currency = decision_currency(event)
+    currency = (decision.get("estimated_cost") or {}).get("currency")  # the decision's currency, if any
     judged = [_judge(offer, option, components, alternative, currency)
               for alternative, option, components in options(decision)]
     best = min(judged, key=lambda item: RANK[item.verdict])

@@ -150,8 +150,27 @@ def load_cases(directory: str | Path) -> tuple[list[Case], list[Finding]]:
                                         f"{', '.join(unknown)}", name, source.line_of(("cases", index, "expect")),
                                         None, f"expect takes {', '.join(EXPECT_KEYS)}"))
                 continue
+            shape = _misshapen(expect)
+            if shape is not None:
+                findings.append(Finding("error", "cases", f"case `{note}`: `{shape}` takes {EXPECT_KEYS[shape]}",
+                                        name, source.line_of(("cases", index, "expect", shape)) or line))
+                continue
             cases.append(Case(name, line, note.strip(), event, expect))
     return cases, findings
+
+
+_MAPPINGS = ("justice", "reason_contains", "offer_now")
+_LISTS = ("approval_reasons_contain", "fired", "not_fired", "fired_exactly", "limits", "error_loc", "owed",
+          "owed_kinds", "alternatives", "apology_text_contains", "explanation_contains", "note_contains")
+
+
+def _misshapen(expect: dict[str, Any]) -> str | None:
+    """The first expect key whose value has the wrong shape (a text where a mapping or a list is
+    taken), which would otherwise fail only when the case runs."""
+    for key, value in expect.items():
+        if key in _MAPPINGS and not isinstance(value, dict) or key in _LISTS and not isinstance(value, list):
+            return key
+    return None
 
 
 def _amount(value: Any) -> str | None:

@@ -8,12 +8,12 @@ are absent from the flat view, never None.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 from ..engine import facts as facts_module
 from ..engine import vocabulary as vocab
 from ..engine.loader import RulesetDef
-from ..models import FailureEvent
+from ..models import FailureEvent, Money
 
 Flat = dict[str, Any]
 
@@ -26,15 +26,20 @@ class EventRejected(Exception):
         super().__init__("; ".join(error["msg"] for error in errors))
 
 
-def decision_currency(event: FailureEvent) -> str | None:
-    """The order's currency; else the amount at stake's; else the lifetime value's."""
+def decision_currency(event: FailureEvent, currencies: Sequence[str] = ()) -> str | None:
+    """The order's currency; else the amount at stake's; else the lifetime value's; else a money
+    fact's (a bag fee); else the ruleset's currency when it decides in one only (`currencies`),
+    so a statutory amount that needs no price (EU261's 250 euros) is owed without an order."""
     if event.order is not None:
         return event.order.amount.currency
     if event.failure.amount_at_stake is not None:
         return event.failure.amount_at_stake.currency
     if event.customer.lifetime_value is not None:
         return event.customer.lifetime_value.currency
-    return None
+    for value in (event.facts or {}).values():
+        if isinstance(value, Money):
+            return value.currency
+    return currencies[0] if len(currencies) == 1 else None
 
 
 def normalize(event: FailureEvent, ruleset: RulesetDef) -> Flat:
@@ -53,11 +58,13 @@ def normalize(event: FailureEvent, ruleset: RulesetDef) -> Flat:
         errors.append({"loc": ["customer", "tier"],
                        "msg": f"unknown tier '{customer.tier}'; ruleset '{ruleset.meta.name}' knows "
                               f"{', '.join(catalogues.tiers)}"})
-    currency = decision_currency(event)
+    currency = decision_currency(event, catalogues.currencies)
     if currency is not None and currency not in catalogues.currencies:
+        money_fact = next((name for name, value in (event.facts or {}).items() if isinstance(value, Money)), "")
         loc = (["order", "amount", "currency"] if order is not None else
                ["failure", "amount_at_stake", "currency"] if failure.amount_at_stake is not None else
-               ["customer", "lifetime_value", "currency"])
+               ["customer", "lifetime_value", "currency"] if customer.lifetime_value is not None else
+               ["facts", money_fact, "currency"])
         errors.append({"loc": loc, "msg": f"ruleset '{ruleset.meta.name}' has no amounts or boundaries for "
                                           f"{currency}; it decides in {', '.join(catalogues.currencies)}"})
     stake = failure.amount_at_stake
