@@ -2,7 +2,10 @@
 the offers an AI agent should not make, and only those?
 
 Situations are the compensation cases of a rules directory (its case tables, and those of the
-packs it includes) and a generated sample of failure events (`service.authoring.samples`). For
+packs it includes) and, for the shipped rules, a generated sample of failure events
+(`service.authoring.samples`); by default the shipped rules, then the tau2-bench airline policy
+(`rules/packs/tau2_airline`, served on its own: its case tables are the benchmark's
+compensation situations). For
 each, the service's own decision (`POST /v1/decisions`) is taken as the policy, and agent
 proposals are generated from it:
 
@@ -46,11 +49,14 @@ from mcp.client.streamable_http import streamable_http_client
 from service import money
 from service.authoring import samples
 from service.authoring.cases import load_cases
+from service.engine.loader import load_dir
 
 from . import server
 
 BENCH = Path(__file__).resolve().parent
 SHIPPED = BENCH.parent / "rules"
+#: The tau2-bench airline policy, served on its own: its case tables are the benchmark's compensation situations.
+TAU2 = SHIPPED / "packs" / "tau2_airline"
 STAFF_KEY = "eval-staff-key-0123456789"
 AI_KEY = "eval-ai-agent-key-0123456789"
 KEYS = {"RECOVERY_API_KEYS": f"staff:{STAFF_KEY}", "RECOVERY_AI_AGENT_KEYS": f"agent:{AI_KEY}",
@@ -62,10 +68,11 @@ ZERO = Decimal(0)
 # --------------------------------------------------------------------------- situations
 
 def situations(rules: Path, sample: int, seed: int, every: int = 1) -> list[tuple[str, dict[str, Any]]]:
-    """(source, event) for every decidable case of the rules directory and its packs (every `every`-th
-    one; 0: none), then the sample."""
+    """(source, event) for every decidable case of the rules directory and the packs it includes (each
+    `every`-th one; 0: none), then the sample."""
     found: list[tuple[str, dict[str, Any]]] = []
-    directories = [rules / "cases", *sorted((rules / "packs").glob("*/cases"))] if every else []
+    included = [rules / path / "cases" for path in (load_dir(rules).meta.include or [])]
+    directories = [rules / "cases", *included] if every else []
     for directory in directories:
         cases, _ = load_cases(directory)
         found += [(f"{case.file}: {case.note}", case.event) for case in cases
@@ -290,14 +297,16 @@ def _tally(counts: Counter[str]) -> dict[str, int]:
     return {key: int(counts.get(key, 0)) for key in keys}
 
 
-def table(results: dict[str, Any]) -> str:
-    lines = ["| profile | category | proposals | violations | let through | fair blocked | allow | "
-             "needs approval | deny | an amount cap lets through |", "|---|---|---|---|---|---|---|---|---|---|"]
-    for profile, entry in results["profiles"].items():
-        for name, row in [*entry["by_category"].items(), ("**all**", entry["total"])]:
-            lines.append(f"| {profile} | {name} | {row['proposals']} | {row['violations']} | "
-                         f"{row['violations_let_through']} | {row['fair_blocked']} | {row['allow']} | "
-                         f"{row['needs_approval']} | {row['deny']} | {row['amount_cap_lets_through']} |")
+def table(runs: list[dict[str, Any]]) -> str:
+    lines = ["| rules | key | category | proposals | violations | let through | fair blocked | allow | "
+             "needs approval | deny | an amount cap lets through |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for results in runs:
+        name = "shipped" if Path(results["rules"]).resolve() == SHIPPED.resolve() else Path(results["rules"]).name
+        for profile, entry in results["profiles"].items():
+            for category, row in [*entry["by_category"].items(), ("**all**", entry["total"])]:
+                lines.append(f"| {name} | {profile} | {category} | {row['proposals']} | {row['violations']} | "
+                             f"{row['violations_let_through']} | {row['fair_blocked']} | {row['allow']} | "
+                             f"{row['needs_approval']} | {row['deny']} | {row['amount_cap_lets_through']} |")
     return "\n".join(lines)
 
 
@@ -313,19 +322,24 @@ def run(rules: Path, sample: int, seed: int, tmp: Path, log: Any = print, every:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.agents", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rules", type=Path, default=SHIPPED, help="rules directory (default: the shipped rules)")
-    parser.add_argument("--sample", type=int, default=200, help="generated events besides the case tables")
+    parser.add_argument("--rules", type=Path, action="append",
+                        help="a rules directory to replay (repeatable; default: the shipped rules, then the "
+                             "tau2_airline pack on its own)")
+    parser.add_argument("--sample", type=int, default=200,
+                        help="generated events besides the case tables (for the shipped rules only)")
     parser.add_argument("--seed", type=int, default=16)
     parser.add_argument("--out", type=Path, default=BENCH / "results" / "agents.json")
     parser.add_argument("--tmp", type=Path, default=BENCH / "results" / "tmp")
     args = parser.parse_args(argv)
-    results = run(args.rules, args.sample, args.seed, args.tmp)
+    directories = args.rules or [SHIPPED, *([TAU2] if TAU2.is_dir() else [])]
+    runs = [run(rules, args.sample if rules.resolve() == SHIPPED.resolve() else 0, args.seed, args.tmp)
+            for rules in directories]
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
-    print(table(results))
-    print(f"\nwrote {args.out} in {results['seconds']} s")
+    args.out.write_text(json.dumps({"runs": runs}, indent=2, ensure_ascii=False) + "\n")
+    print(table(runs))
+    print(f"\nwrote {args.out} in {sum(entry['seconds'] for entry in runs):.1f} s")
     failed = any(entry["total"]["violations_let_through"] or entry["total"]["fair_blocked"]
-                 for entry in results["profiles"].values())
+                 for results in runs for entry in results["profiles"].values())
     return 1 if failed else 0
 
 

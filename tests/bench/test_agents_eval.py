@@ -21,6 +21,14 @@ def test_check_offer_lets_no_violation_through_and_blocks_no_fair_offer(tmp_path
     assert ai["needs_approval"] > staff["needs_approval"], "the ai_agent profile escalates sooner"
 
 
+def test_the_tau2_airline_situations_hold_too(tmp_path: Path) -> None:
+    results = agents.run(agents.TAU2, sample=0, seed=16, tmp=tmp_path, log=lambda line: None, every=3)
+    total = results["profiles"]["staff"]["total"]
+    assert results["situations"] >= 10
+    assert total["violations_let_through"] == 0 and total["fair_blocked"] == 0, results["profiles"]["staff"]
+    assert total["violations"] > 0 and total["allow"] > 0
+
+
 def test_a_violation_is_labelled_by_the_plain_policy() -> None:
     decision = {"mix": {"refund": {"amount": "10.00", "currency": "EUR"}, "credit": None, "discount": None,
                         "replacement": None},
