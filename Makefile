@@ -106,6 +106,12 @@ bench: $(STAMP) postgres
 	@command -v wrk >/dev/null || { $(WRK_INSTALL) >/dev/null; }
 	$(BIN)/python -m bench
 
+# check_offer against generated agent proposals (bench/agents.py): violations let through and fair
+# offers blocked, both with a goal of 0 (exit 1 otherwise); bench/results/agents.json. About a minute.
+.PHONY: eval-agents
+eval-agents: $(STAMP)
+	$(BIN)/python -m bench.agents
+
 # Profile the decision path (py-spy) into bench/results/profile.md.
 bench-profile: $(STAMP)
 	@command -v wrk >/dev/null || { $(WRK_INSTALL) >/dev/null; }

@@ -7,6 +7,7 @@
     python -m bench --skip-http     engines and the in-process decision only
     python -m bench --ledger-only   the ledger on against off, and the spool while PostgreSQL is down:
                                     writes bench/results/ledger.json
+    python -m bench.agents          the AI-agent evaluation alone (make eval-agents): bench/results/agents.json
 
 Exit status: 0 when the run completed (targets missed are reported, not failed);
 1 when the three engines disagree on which rules match or a measurement failed.
@@ -21,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from . import engines, events, http, inprocess, ledger, report, rulesets, targets
+from . import agents, engines, events, http, inprocess, ledger, report, rulesets, targets
 
 BENCH = Path(__file__).resolve().parent
 SHIPPED = BENCH.parent / "rules"
@@ -65,6 +66,8 @@ def run(quick: bool, tmp: Path, skip_http: bool, budget: float) -> dict[str, Any
         results["http"] = http.measure(bodies[:100], plan, tmp, started + budget, _log)
         _log("ledger: on against off" + (" (quick: SQLite, open loop only)" if quick else ""))
         results["ledger"] = ledger.measure(bodies[:100], tmp, _log, quick)
+        _log("agents: check_offer against generated proposals (bench/agents.py)")
+        results["agents"] = agents.run(SHIPPED, 5 if quick else 200, 16, tmp, _log, every=0 if quick else 1)
 
     results["targets"] = targets.evaluate(results)
     results["machine"]["load_average_at_end"] = list(os.getloadavg())

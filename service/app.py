@@ -8,7 +8,7 @@ import functools
 import gc
 import logging
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
+from typing import Any, AsyncIterator
 
 from fastapi import FastAPI
 from starlette.routing import Route
@@ -47,6 +47,19 @@ async def open_ledger(config: LedgerConfig) -> Ledger:
     log.info("ledger on %s (%s); spool %s", ledger.dialect, "idempotent" if ledger.idempotent else
              "no idempotency", config.spool_dir)
     return ledger
+
+
+class NamedRoute:
+    """An ASGI app mounted as a plain route, which names its route in the scope as FastAPI's routes do (the
+    access log and the metrics read it)."""
+
+    def __init__(self, app: Any):
+        self.app = app
+        self.route: Route | None = None
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        scope["route"] = self.route
+        await self.app(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -110,8 +123,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(bench.router)
     console.mount(app)
     # The MCP endpoint (service.agents): a plain route, so /mcp is not redirected to /mcp/.
-    app.router.routes.append(Route(MCP_PATH, endpoint=mcp_endpoint.app, methods=["GET", "POST", "DELETE"],
-                                   include_in_schema=False))
+    mcp_route = Route(MCP_PATH, endpoint=NamedRoute(mcp_endpoint.app), methods=["GET", "POST", "DELETE"],
+                      include_in_schema=False)
+    mcp_route.app.route = mcp_route  # type: ignore[attr-defined]
+    app.router.routes.append(mcp_route)
     apidocs.mount(app)
 
     def limit_for(path: str) -> int:

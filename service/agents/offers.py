@@ -8,7 +8,7 @@ offers (the recommended mix, or each alternative when remedies exclude each othe
 | the offer ...                                               | verdict          | code               |
 |-------------------------------------------------------------|------------------|--------------------|
 | gives a component the decision does not give                | `deny`           | `not-in-policy`    |
-| gives more of a component than the decision                 | `deny`           | `over-limit`       |
+| gives more of a component than the decision (or longer)     | `deny`           | `over-limit`       |
 | a replacement of another kind                               | `deny`           | `wrong-replacement`|
 | pays less than is owed (restitution, statutory, contract)   | `deny`           | `below-owed`       |
 | money in another currency than the decision's               | `deny`           | `wrong-currency`   |
@@ -33,7 +33,6 @@ from typing import Any
 from ..engine.registry import Snapshot
 from ..models import FailureEvent
 from ..recovery.decide import decide
-from ..recovery.normalize import decision_currency
 from .models import Offer
 from .profiles import Caller
 
@@ -115,6 +114,21 @@ def _money_component(name: str, offered_money: Any, allowed: dict[str, Any] | No
     return offered > _amount(now)
 
 
+def _validity(offer: Offer, mix: dict[str, Any], components: dict[str, Any], reasons: list[dict[str, Any]]) -> None:
+    """A credit or discount that lasts longer than the policy's is more than the policy gives."""
+    pairs = []
+    if offer.credit is not None and offer.credit.expires_in_days is not None and mix["credit"]:
+        pairs.append(("credit", offer.credit.expires_in_days, mix["credit"].get("expires_in_days")))
+    if offer.discount is not None and offer.discount.valid_days is not None and mix["discount"]:
+        pairs.append(("discount", offer.discount.valid_days, mix["discount"].get("valid_days")))
+    for name, offered, most in pairs:
+        if most is not None and offered > most:
+            rules, limits = _why(components, name)
+            reasons.append({"code": "over-limit", "component": name, "offered": f"{offered} days",
+                            "allowed": f"{most} days", "rules": rules, "limits": limits,
+                            "message": f"the {name} is valid for {most} days under the policy, not {offered}"})
+
+
 def _judge(offer: Offer, option: dict[str, Any], components: dict[str, Any], alternative: str | None,
            currency: str | None) -> _Judged:
     mix = option["mix"]
@@ -129,6 +143,7 @@ def _judge(offer: Offer, option: dict[str, Any], components: dict[str, Any], alt
     if _money_component("credit", credit, mix["credit"], now.get("credit"), _owed(option, "credit"),
                          components, currency, reasons):
         approve.append("credit")
+    _validity(offer, mix, components, reasons)
     if offer.discount is not None:
         most = mix["discount"]["percent"] if mix["discount"] else 0
         rules, limits = _why(components, "discount")
@@ -188,7 +203,7 @@ def options(decision: dict[str, Any]) -> list[tuple[str | None, dict[str, Any], 
 
 def judge(decision: dict[str, Any], event: FailureEvent, offer: Offer) -> dict[str, Any]:
     """The verdict on `offer` given the event's decision (decided with explain=True)."""
-    currency = decision_currency(event)
+    currency = (decision.get("estimated_cost") or {}).get("currency")  # the decision's currency, if any
     judged = [_judge(offer, option, components, alternative, currency)
               for alternative, option, components in options(decision)]
     best = min(judged, key=lambda item: RANK[item.verdict])

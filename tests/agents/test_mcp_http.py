@@ -85,6 +85,10 @@ OFFERS = [  # offer -> verdict, first reason code (LATE: refund 12.00, credit 5.
     ({"refund": {"amount": "12.01", "currency": "EUR"}}, "deny", "over-limit"),
     ({"refund": {"amount": "12.00", "currency": "USD"}}, "deny", "wrong-currency"),
     ({"discount": {"percent": 40}}, "deny", "over-limit"),
+    ({"discount": {"percent": 15, "valid_days": 60}, "credit": {"amount": {"amount": "5.00", "currency": "EUR"},
+                                                                "expires_in_days": 180}}, "allow", "within-policy"),
+    ({"credit": {"amount": {"amount": "5.00", "currency": "EUR"}, "expires_in_days": 3650}}, "deny", "over-limit"),
+    ({"discount": {"percent": 10, "valid_days": 365}}, "deny", "over-limit"),
     ({"replacement": {"kind": "exchange"}}, "deny", "not-in-policy"),
     ({}, "allow", "within-policy"),
 ]
