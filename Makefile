@@ -98,6 +98,24 @@ $(NODE_STAMP): scripts/clients/package.json scripts/clients/package-lock.json
 	cd $(NODE_TOOLS) && npm ci --silent --no-audit --no-fund
 	touch $@
 
+# --- promtool (tests/test_metrics_names.py runs `promtool check metrics` on a scrape): taken
+# out of Debian's prometheus package with apt-get download and dpkg-deb, so no Prometheus
+# server is installed or started. Into the git-ignored .tools/bin.
+PROMTOOL := $(TOOLS)/bin/promtool
+
+.PHONY: promtool
+
+test: promtool
+
+promtool: $(PROMTOOL)
+
+$(PROMTOOL):
+	@work=$$(mktemp -d) && trap 'rm -rf "$$work"' EXIT && cd "$$work" && \
+	  { apt-get download prometheus >/dev/null 2>&1 || \
+	    { apt-get update -qq && apt-get download prometheus >/dev/null 2>&1; }; } && \
+	  dpkg-deb -x prometheus_*.deb root && install -D -m 0755 root/usr/bin/promtool $(CURDIR)/$(PROMTOOL)
+	$(PROMTOOL) --version | head -1
+
 # --- Benchmarks (bench/README.md): a few minutes; wrk comes from apt (run as root).
 .PHONY: bench-profile
 WRK_INSTALL := apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk
