@@ -10,11 +10,11 @@ STAMP := $(VENV)/.installed
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test,bench,postgres]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test,authoring,bench,postgres,tracing]'
 	touch $(STAMP)
 
 run: $(STAMP)
-	RECOVERY_PORT=$(PORT) $(BIN)/recovery serve
+	RECOVERY_PORT=$(PORT) exec $(BIN)/recovery serve
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not deep"

@@ -33,9 +33,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable
 
-from hypothesis import HealthCheck, Phase, find, settings
-from hypothesis import strategies as st
-from hypothesis.errors import NoSuchExample
+try:
+    from hypothesis import HealthCheck, Phase, find, settings
+    from hypothesis import strategies as st
+    from hypothesis.errors import NoSuchExample
+except ImportError:  # the runtime image has no `authoring` extra: `rules check` still reads invariant files
+    st = None  # type: ignore[assignment]
 
 from .. import money
 from ..engine import conditions
@@ -160,7 +163,18 @@ def _fact_values(fact: FactDecl) -> st.SearchStrategy[Any]:
         .map(lambda value: f"{value:f}")
 
 
+class GeneratorMissing(RuntimeError):
+    """Checking invariants needs hypothesis, from the `authoring` extra."""
+
+
+def _need_hypothesis() -> None:
+    if st is None:
+        raise GeneratorMissing("checking invariants generates events with hypothesis: install the authoring extra "
+                               "(pip install 'service-recovery[authoring]')")
+
+
 def events(ruleset: RulesetDef) -> st.SearchStrategy[dict[str, Any]]:
+    _need_hypothesis()
     """Valid events for the ruleset, drawn from its catalogues and facts (as JSON-ready dicts)."""
     catalogues = ruleset.catalogues
 
@@ -360,6 +374,7 @@ def _beyond_caps(ruleset: RulesetDef, event: dict[str, Any], body: dict[str, Any
 
 def verify(invariant: Invariant, snapshot: Snapshot, examples: int = 300) -> Violation | None:
     """The smallest generated event that breaks the invariant, or None if none was found."""
+    _need_hypothesis()
     check = _breaks(invariant, snapshot)
     config = settings(max_examples=examples, database=None, derandomize=True, deadline=None,
                       suppress_health_check=list(HealthCheck),
