@@ -71,6 +71,17 @@ tools-constraints: $(TOOLS_STAMP)
 	{ echo '# Exact versions for .tools/venv; regenerate with `make tools-constraints`.'; \
 	  $(TOOLS_VENV)/bin/python -m pip freeze --disable-pip-version-check; } > scripts/tools-constraints.txt
 
+# The chart carries its own copy of the rules (helm/service-recovery/rules: the top-level
+# rules/*.yaml and rules/webhooks/*.yaml), so it renders wherever it is copied (a GitOps
+# repository); tests/deploy/test_chart.py fails when the copy differs from rules/.
+.PHONY: chart-rules
+
+chart-rules:
+	rm -rf $(CHART_RULES) && mkdir -p $(CHART_RULES)/webhooks
+	cp rules/*.yaml $(CHART_RULES)/ && cp rules/webhooks/*.yaml $(CHART_RULES)/webhooks/
+
+CHART_RULES := helm/service-recovery/rules
+
 # Build the container image with buildah (several minutes; not part of `make test`).
 image:
 	bash scripts/build-image.sh $(IMAGE)
