@@ -34,11 +34,13 @@ DIMENSIONS = ("distributive", "procedural", "interactional")
 COMPARED_KEYS = ("mix", "estimated_cost", "justice", "approval", "process_recovery")
 
 class Comparer:
-    """Decides events under two snapshots and says how the decisions differ."""
+    """Decides events under two snapshots and says how the decisions differ; with `keep`, it also keeps
+    both decisions of each event (for a few events: a case tried against a candidate)."""
 
-    def __init__(self, baseline: Snapshot, candidate: Snapshot):
+    def __init__(self, baseline: Snapshot, candidate: Snapshot, keep: bool = False):
         self.baseline = baseline
         self.candidate = candidate
+        self.kept: list[dict[str, Any]] | None = [] if keep else None
 
     def record(self, line: int, raw: bytes | dict[str, Any]) -> tuple[Any, ...]:
         try:
@@ -52,6 +54,8 @@ class Comparer:
             message = exc.errors(include_url=False)[0]
             return (line, "invalid", f"{'.'.join(map(str, message['loc']))}: {message['msg']}")
         before, after = (_decide(snapshot, event) for snapshot in (self.baseline, self.candidate))
+        if self.kept is not None:
+            self.kept.append({"line": line, "baseline": before, "candidate": after})
         if before is None or after is None:
             return (line, "rejected", "baseline" if before is None else "candidate")
         changed = any(before[key] != after[key] for key in COMPARED_KEYS)
@@ -268,14 +272,18 @@ def run(events: Path, baseline: Path, candidate: Path, *, workers: int | None = 
 
 
 def compare(events: Iterable[dict[str, Any]], baseline: Snapshot, candidate: Snapshot, *, label: str,
-            baseline_label: str, candidate_label: str, top: int = 20) -> dict[str, Any]:
-    """The same summary for events in memory and snapshots already built (the HTTP route)."""
-    comparer = Comparer(baseline, candidate)
+            baseline_label: str, candidate_label: str, top: int = 20, decisions: bool = False) -> dict[str, Any]:
+    """The same summary for events in memory and snapshots already built (the HTTP route); with
+    `decisions`, also each event's decision under both (null where that ruleset refused the event)."""
+    comparer = Comparer(baseline, candidate, keep=decisions)
     totals = _Totals()
     for line, event in enumerate(events, start=1):
         _add(totals, comparer.record(line, event), top)
-    return _summary(totals, label, {"directory": baseline_label, "digest": baseline.digest},
-                    {"directory": candidate_label, "digest": candidate.digest}, baseline)
+    summary = _summary(totals, label, {"directory": baseline_label, "digest": baseline.digest},
+                       {"directory": candidate_label, "digest": candidate.digest}, baseline)
+    if comparer.kept is not None:
+        summary["decisions"] = comparer.kept
+    return summary
 
 
 def _rate(count: int, of: int) -> float:
