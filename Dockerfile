@@ -15,7 +15,8 @@
 ARG BASE_IMAGE=debian:bookworm-slim
 
 # --- builder: compiles durable-rules (C) and installs the pinned dependencies into a venv
-# (with the `postgres` extra: deployments keep the ledger in PostgreSQL)
+# (with the `postgres` extra: deployments keep the ledger in PostgreSQL; and `tracing`, off
+# unless RECOVERY_TRACING=otlp)
 FROM ${BASE_IMAGE} AS builder
 
 # Debian replaces a package version in place when it ships a security fix (the old
@@ -37,7 +38,7 @@ COPY service/ service/
 # for builds behind a TLS-inspecting proxy; it is mounted for this step only.
 RUN --mount=type=secret,id=ca-bundle \
     if [ -s /run/secrets/ca-bundle ]; then export PIP_CERT=/run/secrets/ca-bundle; fi \
- && /opt/recovery/bin/pip install --no-cache-dir --constraint constraints.txt '.[postgres]' \
+ && /opt/recovery/bin/pip install --no-cache-dir --constraint constraints.txt '.[postgres,tracing]' \
  && /opt/recovery/bin/pip check
 
 # --- runtime: the interpreter, the venv and the rules; no compiler, no build files

@@ -10,11 +10,11 @@ STAMP := $(VENV)/.installed
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test,bench,postgres]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test,authoring,bench,postgres,tracing]'
 	touch $(STAMP)
 
 run: $(STAMP)
-	RECOVERY_PORT=$(PORT) $(BIN)/recovery serve
+	RECOVERY_PORT=$(PORT) exec $(BIN)/recovery serve
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not deep"
@@ -71,6 +71,17 @@ tools-constraints: $(TOOLS_STAMP)
 	{ echo '# Exact versions for .tools/venv; regenerate with `make tools-constraints`.'; \
 	  $(TOOLS_VENV)/bin/python -m pip freeze --disable-pip-version-check; } > scripts/tools-constraints.txt
 
+# The chart carries its own copy of the rules (helm/service-recovery/rules: the top-level
+# rules/*.yaml and rules/webhooks/*.yaml), so it renders wherever it is copied (a GitOps
+# repository); tests/deploy/test_chart.py fails when the copy differs from rules/.
+.PHONY: chart-rules
+
+chart-rules:
+	rm -rf $(CHART_RULES) && mkdir -p $(CHART_RULES)/webhooks
+	cp rules/*.yaml $(CHART_RULES)/ && cp rules/webhooks/*.yaml $(CHART_RULES)/webhooks/
+
+CHART_RULES := helm/service-recovery/rules
+
 # Build the container image with buildah (several minutes; not part of `make test`).
 image:
 	bash scripts/build-image.sh $(IMAGE)
@@ -97,6 +108,24 @@ $(NODE_STAMP): scripts/clients/package.json scripts/clients/package-lock.json
 	cp scripts/clients/package.json scripts/clients/package-lock.json $(NODE_TOOLS)/
 	cd $(NODE_TOOLS) && npm ci --silent --no-audit --no-fund
 	touch $@
+
+# --- promtool (tests/test_metrics_names.py runs `promtool check metrics` on a scrape): taken
+# out of Debian's prometheus package with apt-get download and dpkg-deb, so no Prometheus
+# server is installed or started. Into the git-ignored .tools/bin.
+PROMTOOL := $(TOOLS)/bin/promtool
+
+.PHONY: promtool
+
+test: promtool
+
+promtool: $(PROMTOOL)
+
+$(PROMTOOL):
+	@work=$$(mktemp -d) && trap 'rm -rf "$$work"' EXIT && cd "$$work" && \
+	  { apt-get download prometheus >/dev/null 2>&1 || \
+	    { apt-get update -qq && apt-get download prometheus >/dev/null 2>&1; }; } && \
+	  dpkg-deb -x prometheus_*.deb root && install -D -m 0755 root/usr/bin/promtool $(CURDIR)/$(PROMTOOL)
+	$(PROMTOOL) --version | head -1
 
 # --- Benchmarks (bench/README.md): a few minutes; wrk comes from apt (run as root).
 .PHONY: bench-profile

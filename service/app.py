@@ -13,7 +13,7 @@ from typing import Any, AsyncIterator
 from fastapi import FastAPI
 from starlette.routing import Route
 
-from . import __version__, apidocs, console, cors, metrics, openapi, pod, problems
+from . import __version__, apidocs, console, cors, metrics, openapi, pod, problems, tracing
 from .api import bench, decisions, erasures, health, outcomes, reports, ruleset, simulations, webhooks
 from .api.body import BodyLimit
 from .api.observe import Observe
@@ -68,6 +68,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     keys = settings.key_store()
     ledger_config = settings.ledger_config()
     mcp_endpoint = HttpEndpoint(lambda: registry.current, settings.max_body_bytes)
+    try:
+        tracer_provider = tracing.provider(settings.tracing)
+    except tracing.TracingUnavailable as exc:
+        raise SystemExit(str(exc)) from None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -101,9 +105,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.ledger.close()
         metrics.flush()
         registry.close()
+        if tracer_provider is not None:
+            tracer_provider.shutdown()  # exports the spans still batched
 
     app = FastAPI(title="Service recovery decision engine", version=__version__, lifespan=lifespan,
-                  docs_url=None, redoc_url=None, openapi_url="/openapi.json")
+                  docs_url=None, redoc_url=None, openapi_url="/openapi.json",
+                  telemetry=tracing.telemetry(tracer_provider))  # type: ignore[arg-type]
     app.state.settings = settings
     app.state.registry = registry
     app.state.mask = CustomerMask(settings.log_customer_fields, settings.log_hash_salt)

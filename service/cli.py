@@ -192,7 +192,7 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
 
 def cmd_rules_test(args: argparse.Namespace) -> int:
     from .authoring.cases import load_cases, local_decider, run_case
-    from .authoring.invariants import load_invariants, verify
+    from .authoring.invariants import GeneratorMissing, load_invariants, verify
 
     directory = _rules_dir(args.directory)
     snapshot = _load(str(directory))
@@ -227,7 +227,11 @@ def cmd_rules_test(args: argparse.Namespace) -> int:
             print(finding.render())
         problems += problems_inv
         for invariant in invariants:
-            violation = verify(invariant, snapshot, args.examples)
+            try:
+                violation = verify(invariant, snapshot, args.examples)
+            except GeneratorMissing as exc:
+                print(f"{exc} (or run with --no-invariants)", file=sys.stderr)
+                return 2
             if violation is None:
                 print(f"ok   invariant {invariant.id}")
                 continue

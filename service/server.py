@@ -105,7 +105,23 @@ def run_worker(options: dict[str, Any], limits: connections.Limits, sock: socket
     connections.configure(limits)
     pod.set_pod_dir(pod_dir)
     config = uvicorn.Config("service.app:create_app", factory=True, **options)
-    uvicorn.Server(config).run(sockets=[sock])
+    # uvicorn shuts down gracefully on SIGTERM or SIGINT, then re-raises the signal it caught
+    # against the handler that was there before it: a stop that went well then looked like a
+    # crash (exit 143, "make: *** Error 143", or a KeyboardInterrupt traceback). Here it ends
+    # with exit 0 instead.
+    previous = signal.signal(signal.SIGTERM, _stopped)
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _stopped(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM outside uvicorn's own handling: re-raised after its graceful shutdown, or sent
+    before it started serving. Either way the process stops now, with exit 0."""
+    raise SystemExit(0)
 
 
 def serve(options: dict[str, Any], limits: connections.Limits, workers: int, reload_interval: float,

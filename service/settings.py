@@ -121,6 +121,9 @@ class Settings(BaseSettings, WebhookSettings):
     cors_origins: str = ""
     """Browser origins allowed to call the API cross-origin (a CRM widget): comma-separated
     `scheme://host[:port]` entries, or `*`; empty turns CORS off."""
+    tracing: Literal["off", "otlp"] = "off"
+    """`otlp`: OpenTelemetry spans of every request, exported over OTLP/HTTP as the standard OTEL_*
+    variables say (needs the `tracing` extra; service/tracing.py)."""
     bench_routes: bool = False
     """Mount POST /bench/noop, the benchmark's baseline route (bench/README.md); off in production."""
 

@@ -124,7 +124,7 @@ def test_metrics_count_decisions_components_rules_and_latency(logged: Server) ->
     assert delta("recovery_decisions_total", outcome="invalid", root_cause="provider") == 1
     assert delta("recovery_decision_components_total", component="refund") == 3
     assert delta("recovery_rule_fires_total", rule="outcome-value-full") == 3
-    assert delta("recovery_decision_seconds_count") == 3
+    assert delta("recovery_decision_duration_seconds_count") == 3
     assert delta("recovery_http_requests_total", route="/v1/decisions", method="POST", status="200") == 3
     assert metric(after, "recovery_ruleset_reloads_total", result="loaded") >= 1
     digest = http_digest(logged)

@@ -56,7 +56,7 @@ class Observe:
         finally:
             elapsed = time.perf_counter() - start
             route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
+            template = getattr(route, "path", None) or _mounted(scope)
             method = scope["method"]
             metrics.request(template, method, status, elapsed)
             state: dict[str, Any] = scope.get("state") or {}
@@ -67,3 +67,12 @@ class Observe:
                 "client": getattr(principal, "name", None),
             })
             request_id.reset(token)
+
+
+def _mounted(scope: Scope) -> str:
+    """The route label of a request served by a mounted app (the console, Swagger UI's files):
+    `/console/{path}`, as FastAPI names mounts; `unmatched` when nothing served it (a 404)."""
+    if scope.get("endpoint") is None:
+        return "unmatched"
+    prefix = str(scope.get("root_path", ""))[len(str(scope.get("app_root_path", ""))):]
+    return f"{prefix}/{{path}}" if prefix else "unmatched"

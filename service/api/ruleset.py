@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Mapping
+
+import yaml
 
 import orjson
 from fastapi import APIRouter, Request
@@ -41,6 +43,30 @@ class ReloadView(BaseModel):
     warnings: list[dict[str, Any]]
 
 
+_WRITTEN: dict[str, dict[str, dict[str, Any]]] = {}
+
+
+def written(digest: str, sources: Mapping[str, bytes]) -> dict[str, dict[str, Any]]:
+    """Each rule's `when` and `then` as its file writes them (the console's Rules tab shows them), read
+    once per ruleset revision (the digest names the sources)."""
+    found = _WRITTEN.get(digest)
+    if found is not None:
+        return found
+    found = {}
+    for _, raw in sorted(sources.items()):
+        try:
+            data = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            continue
+        for rule in data.get("rules") or [] if isinstance(data, dict) else []:
+            if isinstance(rule, dict) and isinstance(rule.get("id"), str):
+                found[rule["id"]] = {"when": rule.get("when"), "then": rule.get("then")}
+    if len(_WRITTEN) >= 4:
+        _WRITTEN.clear()
+    _WRITTEN[digest] = found
+    return found
+
+
 def describe(snapshot: Snapshot) -> dict[str, Any]:
     ruleset = snapshot.ruleset
     return {
@@ -57,7 +83,8 @@ def view(registry: Registry, snapshot: Snapshot) -> dict[str, Any]:
     body.update({
         "description": ruleset.meta.description,
         "files": list(ruleset.files),
-        "rules": [{"id": rule.id, "description": rule.description, "file": rule.file, "line": rule.line}
+        "rules": [{"id": rule.id, "description": rule.description, "file": rule.file, "line": rule.line,
+                   **written(ruleset.digest, ruleset.sources).get(rule.id, {})}
                   for rule in ruleset.rules],
         "catalogues": ruleset.catalogues.model_dump(mode="json"),
         "facts": {name: {"type": fact.type, "description": fact.description, "expects": facts_module.describe(fact),

@@ -39,6 +39,7 @@ log = logging.getLogger("service.simulations")
 router = APIRouter(tags=["simulations"])
 
 MAX_EVENTS = 20_000
+MAX_DECIDED = 20
 FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}\.ya?ml$")
 _running = asyncio.Lock()
 
@@ -65,6 +66,15 @@ class SimulationRequest(BaseModel):
     candidate: Candidate
     events: list[dict[str, Any]] | None = Field(default=None, min_length=1, max_length=MAX_EVENTS)
     """Failure events to replay; the shipped sample when left out."""
+    decisions: bool = False
+    """Also answer each event's decision under both rulesets (`decisions`: line, baseline, candidate), to try a
+    case against a candidate side by side; with at most MAX_DECIDED events, which the request must bring."""
+
+    @model_validator(mode="after")
+    def _few(self) -> "SimulationRequest":
+        if self.decisions and (self.events is None or len(self.events) > MAX_DECIDED):
+            raise ValueError(f"decisions: send `events`, at most {MAX_DECIDED}, to get their decisions")
+        return self
 
 
 class DirectoryList(BaseModel):
@@ -135,7 +145,7 @@ async def simulate(request: Request, format: Literal["json", "html"] = Query("js
         outcome = await simjob.run(simjob.Job(
             baseline=baseline.ruleset.sources, candidate=candidate, events=events, label=label,
             candidate_label=candidate_label, html=format == "html", cpu_seconds=settings.simulation_cpu_seconds,
-            max_evaluations=settings.simulation_max_evaluations))
+            max_evaluations=settings.simulation_max_evaluations, decisions=spec.decisions))
     if outcome.kind == "invalid-rules":
         raise _invalid_rules(outcome.findings)
     if outcome.kind in ("too-large", "too-costly"):

@@ -35,9 +35,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from hypothesis import HealthCheck, Phase, find, settings
-from hypothesis import strategies as st
-from hypothesis.errors import NoSuchExample, Unsatisfiable
+try:
+    from hypothesis import HealthCheck, Phase, find, settings
+    from hypothesis import strategies as st
+    from hypothesis.errors import NoSuchExample, Unsatisfiable
+except ImportError:  # the runtime image has no `authoring` extra: `rules check` still reads invariant files
+    st = None  # type: ignore[assignment]
 
 from .. import money
 from ..engine import conditions
@@ -196,8 +199,19 @@ def _fact_values(fact: FactDecl, edges: Iterable[Decimal] = ()) -> st.SearchStra
     return (st.one_of(st.sampled_from(near), anywhere) if near else anywhere).map(float)
 
 
+class GeneratorMissing(RuntimeError):
+    """Checking invariants needs hypothesis, from the `authoring` extra."""
+
+
+def _need_hypothesis() -> None:
+    if st is None:
+        raise GeneratorMissing("checking invariants generates events with hypothesis: install the authoring extra "
+                               "(pip install 'service-recovery[authoring]')")
+
+
 def events(ruleset: RulesetDef) -> st.SearchStrategy[dict[str, Any]]:
     """Valid events for the ruleset, drawn from its catalogues and facts (as JSON-ready dicts)."""
+    _need_hypothesis()
     catalogues = ruleset.catalogues
     edges = _edges(ruleset)
 
@@ -421,6 +435,7 @@ def _pinned(event: dict[str, Any], pins: tuple[tuple[str, Any], ...]) -> dict[st
 
 def verify(invariant: Invariant, snapshot: Snapshot, examples: int = 300) -> Violation | None:
     """The smallest generated event that breaks the invariant, or None if none was found."""
+    _need_hypothesis()
     check = _breaks(invariant, snapshot)
     ruleset = snapshot.ruleset
     generated = events(ruleset)

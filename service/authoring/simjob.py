@@ -37,6 +37,7 @@ class Job:
     html: bool
     cpu_seconds: float
     max_evaluations: int
+    decisions: bool = False
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ def execute(job: Job) -> Outcome:
                        f"{len(candidate.ruleset.rules)} rules is {work} rule evaluations; a simulation may do "
                        f"{job.max_evaluations}: send fewer events")
     summary = compare(job.events, baseline, candidate, label=job.label, baseline_label="live ruleset",
-                      candidate_label=job.candidate_label)
+                      candidate_label=job.candidate_label, decisions=job.decisions)
     return Outcome("ok", summary=summary, html=report_html(summary) if job.html else None)
 
 

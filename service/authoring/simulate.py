@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from .. import strictjson
 from ..engine.registry import Snapshot, load_snapshot
 from ..models import FailureEvent, event_from_json
-from ..recovery.decide import EventRejected, outcome_summary
+from ..recovery.decide import EventRejected, decide, outcome_summary
 
 CHUNK = 500
 SEGMENTS = ("tier", "failure_type", "root_cause")
@@ -34,11 +34,13 @@ DIMENSIONS = ("distributive", "procedural", "interactional")
 COMPARED_KEYS = ("mix", "estimated_cost", "justice", "approval", "process_recovery")
 
 class Comparer:
-    """Decides events under two snapshots and says how the decisions differ."""
+    """Decides events under two snapshots and says how the decisions differ; with `keep`, it also keeps
+    both decisions of each event (for a few events: a case tried against a candidate)."""
 
-    def __init__(self, baseline: Snapshot, candidate: Snapshot):
+    def __init__(self, baseline: Snapshot, candidate: Snapshot, keep: bool = False):
         self.baseline = baseline
         self.candidate = candidate
+        self.kept: list[dict[str, Any]] | None = [] if keep else None
 
     def record(self, line: int, raw: bytes | dict[str, Any]) -> tuple[Any, ...]:
         try:
@@ -54,6 +56,9 @@ class Comparer:
         before = _decide(self.baseline, event)
         # One revision decides an event one way: the same rules on both sides are decided once.
         after = before if self.candidate.digest == self.baseline.digest else _decide(self.candidate, event)
+        if self.kept is not None:  # a few events, shown whole side by side
+            self.kept.append({"line": line, "baseline": _full(self.baseline, event),
+                              "candidate": _full(self.candidate, event)})
         if before is None or after is None:
             return (line, "rejected", "baseline" if before is None else "candidate")
         changed = any(before[key] != after[key] for key in COMPARED_KEYS)
@@ -66,7 +71,28 @@ class Comparer:
                 before["approval"]["required"], after["approval"]["required"],
                 tuple(not before["justice"][d]["addressed"] for d in DIMENSIONS),
                 tuple(not after["justice"][d]["addressed"] for d in DIMENSIONS),
-                _owed(before), _owed(after))
+                _owed(before), _owed(after), self.moved(event, before, after) if changed else ((), (), ()))
+
+    def moved(self, event: FailureEvent, before: dict[str, Any],
+              after: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+        """What moved a changed event: the summaries' components, and the rules fired from the full
+        decisions (decided again only for the events that changed, which the movers list)."""
+        full_b, full_c = _full(self.baseline, event), _full(self.candidate, event)
+        assert full_b is not None and full_c is not None  # both decided the summaries
+        return _moved(before, after, full_b["rules_fired"], full_c["rules_fired"])
+
+
+MIX_COMPONENTS = ("refund", "credit", "discount", "replacement", "apology")
+
+
+def _moved(before: dict[str, Any], after: dict[str, Any], rules_b: list[dict[str, Any]],
+           rules_c: list[dict[str, Any]]) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """(components whose value changed, rules that fired only under the candidate, only under the baseline)."""
+    components = tuple(name for name in MIX_COMPONENTS if before["mix"].get(name) != after["mix"].get(name))
+    fired_b = [rule["id"] for rule in rules_b]
+    fired_c = [rule["id"] for rule in rules_c]
+    return (components, tuple(rule for rule in fired_c if rule not in fired_b),
+            tuple(rule for rule in fired_b if rule not in fired_c))
 
 
 def _owed(decision: dict[str, Any]) -> str:
@@ -81,6 +107,14 @@ _comparer: Comparer | None = None
 def _init(baseline: str, candidate: str) -> None:
     global _comparer
     _comparer = Comparer(load_snapshot(baseline), load_snapshot(candidate))
+
+
+def _full(snapshot: Snapshot, event: FailureEvent) -> dict[str, Any] | None:
+    """The whole decision, as `POST /v1/decisions` answers it."""
+    try:
+        return decide(snapshot, event)
+    except EventRejected:
+        return None
 
 
 def _decide(snapshot: Snapshot, event: FailureEvent) -> dict[str, Any] | None:
@@ -142,7 +176,7 @@ def _add(totals: _Totals, record: tuple[Any, ...], top: int) -> None:
         totals.rejected[record[2]] += 1
         return
     (_, _, event_id, changed, currency, tier, failure_type, root_cause, cost_b, cost_c, approval_b, approval_c,
-     gaps_b, gaps_c, owed_b, owed_c) = record
+     gaps_b, gaps_c, owed_b, owed_c, moved) = record
     totals.compared += 1
     totals.changed += changed
     totals.approvals[0] += approval_b
@@ -170,23 +204,55 @@ def _add(totals: _Totals, record: tuple[Any, ...], top: int) -> None:
     delta = after - before
     if delta:
         heap = totals.movers[currency]
+        components, rules_added, rules_removed = moved
         item = (abs(delta), line, {"line": line, "event_id": event_id, "currency": currency,
-                                   "baseline": cost_b, "candidate": cost_c, "delta": f"{delta:f}"})
+                                   "baseline": cost_b, "candidate": cost_c, "delta": f"{delta:f}",
+                                   "components": list(components), "rules_added": list(rules_added),
+                                   "rules_removed": list(rules_removed)})
         if len(heap) < top:
             heapq.heappush(heap, item)
         elif item[:2] > heap[0][:2]:
             heapq.heapreplace(heap, item)
 
 
-def _histogram(before: list[float], after: list[float], bins: int = 12) -> dict[str, Any]:
-    top = max(before + after, default=0.0)
-    width = top / bins if top > 0 else 1.0
-    counts = [[0] * bins, [0] * bins]
-    for series, values in enumerate((before, after)):
-        for value in values:
-            counts[series][min(int(value / width), bins - 1)] += 1
-    edges = [f"{width * index:.0f}-{width * (index + 1):.0f}" for index in range(bins)]
-    return {"bins": edges, "baseline": counts[0], "candidate": counts[1]}
+def _nice_width(span: float, most: int) -> float:
+    """The smallest 1, 2 or 5 times a power of ten that covers `span` in at most `most` bins."""
+    import math
+
+    if span <= 0:
+        return 1.0
+    power = 10 ** math.floor(math.log10(span / most))
+    return float(next(step * power for step in (1, 2, 5, 10) if span / (step * power) <= most))
+
+
+def _histogram(before: list[float], after: list[float], most: int = 40) -> dict[str, Any]:
+    """Decisions per cost band: bands as fine as 40 bins over the bulk of the costs allow (1, 2, 5 x 10^n,
+    so a 5 EUR change in typical costs moves decisions between bands), and one last band for the costliest
+    1%, so a few outliers do not make every band wide."""
+    values = sorted(before + after)
+    if not values:
+        return {"bins": [], "baseline": [], "candidate": [], "width": None}
+    bulk = values[min(len(values) - 1, int(len(values) * 0.99))]
+    width = _nice_width(bulk, most)
+    bins = max(1, min(most, int(bulk // width) + 1))
+    counts = [[0] * (bins + 1), [0] * (bins + 1)]
+    for series, side in enumerate((before, after)):
+        for value in side:
+            counts[series][min(int(value // width), bins)] += 1
+    edges = [f"{_grouped(width * index)}-{_grouped(width * (index + 1))}" for index in range(bins)]
+    edges.append(f"{_grouped(width * bins)}+")
+    if not counts[0][-1] and not counts[1][-1]:  # no outliers: no overflow band
+        edges.pop()
+        counts = [counts[0][:-1], counts[1][:-1]]
+    return {"bins": edges, "baseline": counts[0], "candidate": counts[1], "width": _grouped(width)}
+
+
+def _grouped(value: float | Decimal | str) -> str:
+    """A number with thousands separators, as many places as it has (`1,250,000`, `16.5`)."""
+    number = Decimal(str(value))
+    if number == number.to_integral_value():
+        return f"{number.to_integral_value():,f}"
+    return f"{number.normalize():,f}"
 
 
 def run(events: Path, baseline: Path, candidate: Path, *, workers: int | None = None, top: int = 20,
@@ -195,7 +261,8 @@ def run(events: Path, baseline: Path, candidate: Path, *, workers: int | None = 
     from tqdm import tqdm
 
     workers = workers or os.cpu_count() or 1
-    total_lines = sum(1 for raw in events.open("rb") if raw.strip())
+    with events.open("rb") as source:
+        total_lines = sum(1 for raw in source if raw.strip())
     totals = _Totals()
     bar = tqdm(total=total_lines, unit="event", disable=None if progress is None else not progress,
                desc="simulating")
@@ -220,37 +287,85 @@ def run(events: Path, baseline: Path, candidate: Path, *, workers: int | None = 
     base, cand = load_snapshot(baseline), load_snapshot(candidate)
     try:
         return _summary(totals, str(events), {"directory": str(baseline), "digest": base.digest},
-                        {"directory": str(candidate), "digest": cand.digest})
+                        {"directory": str(candidate), "digest": cand.digest}, base)
     finally:
         base.engine.close()
         cand.engine.close()
 
 
 def compare(events: Iterable[dict[str, Any]], baseline: Snapshot, candidate: Snapshot, *, label: str,
-            baseline_label: str, candidate_label: str, top: int = 20) -> dict[str, Any]:
-    """The same summary for events in memory and snapshots already built (the HTTP route)."""
-    comparer = Comparer(baseline, candidate)
+            baseline_label: str, candidate_label: str, top: int = 20, decisions: bool = False) -> dict[str, Any]:
+    """The same summary for events in memory and snapshots already built (the HTTP route); with
+    `decisions`, also each event's decision under both (null where that ruleset refused the event)."""
+    comparer = Comparer(baseline, candidate, keep=decisions)
     totals = _Totals()
     for line, event in enumerate(events, start=1):
         _add(totals, comparer.record(line, event), top)
-    return _summary(totals, label, {"directory": baseline_label, "digest": baseline.digest},
-                    {"directory": candidate_label, "digest": candidate.digest})
+    summary = _summary(totals, label, {"directory": baseline_label, "digest": baseline.digest},
+                       {"directory": candidate_label, "digest": candidate.digest}, baseline)
+    if comparer.kept is not None:
+        summary["decisions"] = comparer.kept
+    return summary
 
 
 def _rate(count: int, of: int) -> float:
     return round(count / of, 4) if of else 0.0
 
 
-def _summary(totals: _Totals, events: str, baseline: dict[str, str], candidate: dict[str, str]) -> dict[str, Any]:
+ROOT_CAUSES = ("provider", "third_party", "unknown", "customer")
+
+
+def _orders(snapshot: Snapshot) -> dict[str, list[str]]:
+    """Each segment's values in the order the ruleset's catalogue lists them (tiers lowest first)."""
+    catalogues = snapshot.ruleset.catalogues
+    return {"tier": list(catalogues.tiers), "failure_type": list(catalogues.failure_types),
+            "root_cause": list(ROOT_CAUSES)}
+
+
+def _in_order(keys: Iterable[tuple[str, str]], order: list[str]) -> list[tuple[str, str]]:
+    rank = {value: index for index, value in enumerate(order)}
+    return sorted(keys, key=lambda key: (rank.get(key[0], len(rank)), key[0], key[1]))
+
+
+def _reporting_total(totals: _Totals, snapshot: Snapshot) -> dict[str, Any] | None:
+    """Every currency's cost converted into the ruleset's base currency with its rate table: one total
+    to read the change by. Currencies the table does not rate are listed and left out."""
+    table = snapshot.ruleset.currency
+    if table is None:
+        return None
+    sums = [Decimal(0), Decimal(0)]
+    converted, unrated = [], []
+    for currency, (before, after) in sorted(totals.cost.items()):
+        rate = Decimal(1) if currency == table.base else table.rates.get(currency)
+        if rate is None:
+            unrated.append(currency)
+            continue
+        converted.append(currency)
+        sums[0] += before / rate
+        sums[1] += after / rate
+    places = Decimal("0.01")
+    before, after = (value.quantize(places) for value in sums)
+    return {"currency": table.base, "baseline": f"{before:f}", "candidate": f"{after:f}",
+            "delta": f"{after - before:f}",
+            "delta_percent": float(round((after - before) / before * 100, 2)) if before else None,
+            "converted": converted, "not_converted": unrated,
+            "rates": {currency: f"{Decimal(1) if currency == table.base else table.rates[currency]:f}"
+                      for currency in converted}}
+
+
+def _summary(totals: _Totals, events: str, baseline: dict[str, str], candidate: dict[str, str],
+             snapshot: Snapshot) -> dict[str, Any]:
     def money_row(before: Decimal, after: Decimal) -> dict[str, Any]:
         delta = after - before
         return {"baseline": f"{before:f}", "candidate": f"{after:f}", "delta": f"{delta:f}",
                 "delta_percent": float(round(delta / before * 100, 2)) if before else None}
 
+    orders = _orders(snapshot)
     segments = {}
     for name in SEGMENTS:
         rows = []
-        for (value, currency), (count, changed, before, after) in sorted(totals.segments[name].items()):
+        for key in _in_order(totals.segments[name], orders[name]):
+            (value, currency), (count, changed, before, after) = key, totals.segments[name][key]
             rows.append({"segment": value, "currency": currency, "events": count, "changed": changed,
                          **money_row(before, after)})
         segments[name] = rows
@@ -266,6 +381,7 @@ def _summary(totals: _Totals, events: str, baseline: dict[str, str], candidate: 
         "changed": totals.changed,
         "changed_rate": _rate(totals.changed, totals.compared),
         "cost_by_currency": {currency: money_row(*sums) for currency, sums in sorted(totals.cost.items())},
+        "cost_total": _reporting_total(totals, snapshot),
         "owed_by_currency": {currency: money_row(*sums) for currency, sums in sorted(totals.owed.items())},
         "goodwill_by_currency": {currency: money_row(totals.cost[currency][0] - owed[0], totals.cost[currency][1] - owed[1])
                                  for currency, owed in sorted(totals.owed.items())},
@@ -282,32 +398,77 @@ def _summary(totals: _Totals, events: str, baseline: dict[str, str], candidate: 
 
 # --------------------------------------------------------------------------- HTML
 
-def _chart(kind: str, title: str, labels: list[str], series: dict[str, list[float]]) -> str:
+def _chart(kind: str, title: str, labels: list[str], series: dict[str, list[float]], height: int = 300) -> str:
     import pygal
     from pygal.style import Style
 
     style = Style(background="white", plot_background="white", colors=("#6c7a89", "#d35400", "#27ae60"),
-                  font_family="system-ui, sans-serif")
+                  font_family="system-ui, sans-serif", label_font_size=10, major_label_font_size=10)
     chart_type = {"bar": pygal.Bar, "hbar": pygal.HorizontalBar}[kind]
-    chart = chart_type(title=title, style=style, js=[], width=720, height=360, x_label_rotation=30,
-                       legend_at_bottom=True, print_values=False, disable_xml_declaration=True)
+    chart = chart_type(title=title, style=style, js=[], width=560, height=height, x_label_rotation=45,
+                       legend_at_bottom=True, print_values=False, disable_xml_declaration=True,
+                       show_minor_x_labels=False, x_labels_major_every=max(1, len(labels) // 10) if kind == "bar"
+                       else None, value_formatter=_grouped)
+    if kind == "hbar":  # pygal draws the first label at the bottom: keep the catalogue's order top-down
+        labels, series = labels[::-1], {name: values[::-1] for name, values in series.items()}
     chart.x_labels = labels
     for name, values in series.items():
         chart.add(name, values)
-    return str(chart.render(is_unicode=True))
+    return f"<figure>{chart.render(is_unicode=True)}</figure>"
 
 
-def _table(headers: list[str], rows: list[list[Any]]) -> str:
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+        return _grouped(value)
+    if isinstance(value, str) and value and value.lstrip("-").replace(".", "", 1).isdigit():
+        return _grouped(value)  # an amount as the summary writes it
+    return str(value)
+
+
+def _table(headers: list[str], rows: list[list[Any]], note: str = "") -> str:
     head = "".join(f"<th>{html.escape(str(cell))}</th>" for cell in headers)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape('' if cell is None else str(cell))}</td>" for cell in row)
-                   + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(_cell(cell))}</td>" for cell in row) + "</tr>" for row in rows)
+    caption = f"<caption>{html.escape(note)}</caption>" if note else ""
+    return f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _what_moved(mover: dict[str, Any]) -> str:
+    parts = []
+    if mover.get("components"):
+        parts.append(", ".join(mover["components"]))
+    parts += [f"+{rule}" for rule in mover.get("rules_added", [])]
+    parts += [f"-{rule}" for rule in mover.get("rules_removed", [])]
+    return "; ".join(parts)
+
+
+def _segment_deltas(rows: list[dict[str, Any]], rates: dict[str, Decimal]) -> tuple[list[str], list[float]]:
+    """Each segment's cost change in the reporting currency, summed over the currencies it was in."""
+    order: list[str] = []
+    deltas: dict[str, Decimal] = {}
+    for row in rows:
+        rate = rates.get(row["currency"])
+        if rate is None:
+            continue
+        if row["segment"] not in deltas:
+            order.append(row["segment"])
+            deltas[row["segment"]] = Decimal(0)
+        deltas[row["segment"]] += Decimal(row["delta"]) / rate
+    return order, [float(round(deltas[name], 2)) for name in order]
 
 
 def report_html(summary: dict[str, Any]) -> str:
-    currencies = list(summary["cost_by_currency"])
-    # Charts show the currency with the most decisions; the tables show every currency.
-    main = max(currencies, key=lambda c: sum(summary["cost_distribution"][c]["baseline"]), default=None)
+    """The summary as one compact, self-contained HTML page: amounts with thousands separators, segments
+    in catalogue order, only the segments that changed in the tables, charts two to a row, cost bands
+    for every currency with a real share of the decisions, segment charts in one reporting currency,
+    and the movers with the components and rules that moved them."""
+    total = summary.get("cost_total")
+    base = total["currency"] if total else None
+    rates = {currency: Decimal(rate) for currency, rate in (total or {}).get("rates", {}).items()}
+    events_in = {currency: sum(dist["baseline"]) for currency, dist in summary["cost_distribution"].items()}
+    compared = sum(events_in.values()) or 1
+    charted = [c for c in sorted(events_in, key=lambda c: -events_in[c]) if events_in[c] / compared >= 0.05][:4]
     parts = [f"<h1>Simulation: {html.escape(summary['events_file'])}</h1>",
              "<p>" + html.escape(f"baseline {summary['baseline']['directory']} ({summary['baseline']['digest'][:19]}…)"
                                  f" → candidate {summary['candidate']['directory']} "
@@ -315,43 +476,66 @@ def report_html(summary: dict[str, Any]) -> str:
              _table(["events", "compared", "changed", "changed %", "invalid", "approval before", "approval after"],
                     [[summary["events"], summary["compared"], summary["changed"],
                       round(summary["changed_rate"] * 100, 2), summary["invalid"],
-                      f"{summary['approval_rate']['baseline']:.2%}", f"{summary['approval_rate']['candidate']:.2%}"]]),
-             "<h2>Cost by currency</h2>",
-             _table(["currency", "baseline", "candidate", "delta", "delta %"],
-                    [[c, r["baseline"], r["candidate"], r["delta"], r["delta_percent"]]
-                     for c, r in summary["cost_by_currency"].items()]),
-             "<h2>Owed and goodwill by currency</h2>",
-             "<p>Owed money (restitution, statutory, contractual) is paid whatever the goodwill policy; "
-             "goodwill is what the rules add on top (estimated cost less what is owed).</p>",
-             _table(["currency", "owed before", "owed after", "goodwill before", "goodwill after", "goodwill delta"],
-                    [[c, r["baseline"], r["candidate"], summary["goodwill_by_currency"][c]["baseline"],
-                      summary["goodwill_by_currency"][c]["candidate"], summary["goodwill_by_currency"][c]["delta"]]
-                     for c, r in summary["owed_by_currency"].items()]),
-             "<h2>Justice gaps (decisions leaving a dimension unaddressed)</h2>",
-             _table(["", *DIMENSIONS], [[side, *summary["justice_gaps"][side].values()]
-                                        for side in ("baseline", "candidate")])]
-    if main is not None:
-        dist = summary["cost_distribution"][main]
-        parts.append(_chart("bar", f"Cost distribution ({main}): decisions per cost band", dist["bins"],
-                            {"baseline": dist["baseline"], "candidate": dist["candidate"]}))
+                      f"{summary['approval_rate']['baseline']:.2%}", f"{summary['approval_rate']['candidate']:.2%}"]])]
+    if total:
+        left_out = f"; not rated, left out: {', '.join(total['not_converted'])}" if total["not_converted"] else ""
+        parts += [f"<h2>Total cost in {html.escape(base or '')}</h2>",
+                  _table(["", "baseline", "candidate", "delta", "delta %"],
+                         [[f"all currencies in {base}", total["baseline"], total["candidate"], total["delta"],
+                           total["delta_percent"]]],
+                         f"{', '.join(total['converted'])} converted with the ruleset's rate table{left_out}")]
+    parts += ["<h2>Cost by currency</h2>",
+              _table(["currency", "baseline", "candidate", "delta", "delta %"],
+                     [[c, r["baseline"], r["candidate"], r["delta"], r["delta_percent"]]
+                      for c, r in summary["cost_by_currency"].items()]),
+              "<h2>Owed and goodwill by currency</h2>",
+              "<p>Owed money (restitution, statutory, contractual) is paid whatever the goodwill policy; "
+              "goodwill is what the rules add on top (estimated cost less what is owed).</p>",
+              _table(["currency", "owed before", "owed after", "goodwill before", "goodwill after", "goodwill delta"],
+                     [[c, r["baseline"], r["candidate"], summary["goodwill_by_currency"][c]["baseline"],
+                       summary["goodwill_by_currency"][c]["candidate"], summary["goodwill_by_currency"][c]["delta"]]
+                      for c, r in summary["owed_by_currency"].items()]),
+              "<h2>Justice gaps (decisions leaving a dimension unaddressed)</h2>",
+              _table(["", *DIMENSIONS], [[side, *summary["justice_gaps"][side].values()]
+                                         for side in ("baseline", "candidate")])]
+    charts = []
+    for currency in charted:
+        dist = summary["cost_distribution"][currency]
+        charts.append(_chart("bar", f"Decisions per cost band ({currency}, bands of {dist.get('width')})",
+                             dist["bins"], {"baseline": dist["baseline"], "candidate": dist["candidate"]}))
+    if base:
+        for name in SEGMENTS:
+            labels, deltas = _segment_deltas(summary["cost_by"][name], rates)
+            if any(deltas):
+                charts.append(_chart("hbar", f"Cost change by {name.replace('_', ' ')} ({base}, all currencies)",
+                                     labels, {"delta": deltas}, height=max(200, 24 * len(labels) + 90)))
+    if charts:
+        parts.append("<h2>Charts</h2><div class=\"charts\">" + "".join(charts) + "</div>")
     for name in SEGMENTS:
         rows = summary["cost_by"][name]
+        moved = [r for r in rows if r["changed"] or Decimal(r["delta"])]
+        hidden = len(rows) - len(moved)
         parts.append(f"<h2>Cost by {name.replace('_', ' ')}</h2>")
-        if main is not None:
-            mine = [row for row in rows if row["currency"] == main]
-            parts.append(_chart("hbar", f"Cost change by {name.replace('_', ' ')} ({main})",
-                                [row["segment"] for row in mine], {"delta": [float(row["delta"]) for row in mine]}))
         parts.append(_table(["segment", "currency", "events", "changed", "baseline", "candidate", "delta", "delta %"],
                             [[r["segment"], r["currency"], r["events"], r["changed"], r["baseline"],
-                              r["candidate"], r["delta"], r["delta_percent"]] for r in rows]))
+                              r["candidate"], r["delta"], r["delta_percent"]] for r in moved],
+                            f"{hidden} rows where nothing changed are not shown" if hidden else ""))
     parts.append("<h2>Events whose cost moved most</h2>")
     for currency, movers in summary["top_movers"].items():
-        parts.append(f"<h3>{html.escape(currency)}</h3>")
-        parts.append(_table(["line", "event id", "baseline", "candidate", "delta"],
-                            [[m["line"], m["event_id"], m["baseline"], m["candidate"], m["delta"]] for m in movers]))
-    style = ("body{font-family:system-ui,sans-serif;margin:2rem;max-width:64rem;color:#222}"
-             "table{border-collapse:collapse;margin:0.5rem 0 1.5rem}td,th{border:1px solid #ccc;padding:0.25rem 0.6rem;"
-             "text-align:right}th{background:#f3f3f3}svg{max-width:100%;height:auto}")
+        shown = movers[:10]
+        parts.append(f"<details{' open' if currency == (charted[:1] or [None])[0] else ''}><summary>"
+                     f"{html.escape(currency)}: {len(movers)} events</summary>")
+        parts.append(_table(["line", "event id", "baseline", "candidate", "delta", "what moved"],
+                            [[m["line"], m["event_id"], m["baseline"], m["candidate"], m["delta"], _what_moved(m)]
+                             for m in shown]))
+        parts.append("</details>")
+    style = ("body{font-family:system-ui,sans-serif;margin:1.5rem;max-width:72rem;color:#222}"
+             "h2{font-size:1.15rem;margin:1.2rem 0 0.4rem}"
+             "table{border-collapse:collapse;margin:0.3rem 0 1rem;font-size:0.9rem}caption{caption-side:bottom;"
+             "text-align:left;color:#666;font-size:0.8rem}td,th{border:1px solid #ccc;padding:0.2rem 0.5rem;"
+             "text-align:right}th{background:#f3f3f3}"
+             ".charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(30rem,1fr));gap:0.5rem}"
+             "figure{margin:0}svg{max-width:100%;height:auto}")
     return ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Rules simulation</title>"
             f"<style>{style}</style></head><body>{''.join(parts)}</body></html>")
 

@@ -66,6 +66,11 @@ def test_a_pasted_file_is_compared_on_the_sample_with_charts(page: Page, console
 
     mover = expected["top_movers"]["EUR"][0]
     expect(report.locator("#movers-EUR tbody tr").first).to_contain_text(mover["event_id"])
+    # which component moved, and which rule fired only under one side (issue 18)
+    assert mover["components"]
+    expect(report.locator("#movers-EUR tbody tr").first.locator("td.moved")).to_contain_text(mover["components"][0])
+    for rule in mover["rules_added"]:
+        expect(report.locator("#movers-EUR tbody tr").first.locator("td.moved")).to_contain_text(f"+ {rule}")
 
     with page.expect_download() as download:
         page.get_by_role("button", name="Download the full HTML report").click()

@@ -42,7 +42,7 @@ def test_the_live_rules_catalogues_and_limits_can_be_filtered(page: Page, consol
 
     page.get_by_label("Filter rules, catalogues and limits").fill("platinum")
     wanted = [rule["id"] for rule in live["rules"]
-              if "platinum" in f"{rule['id']} {rule['description']} {rule['file']}".lower()]
+              if "platinum" in f"{rule['id']} {rule['description']} {rule['file']} {rule['when']} {rule['then']}".lower()]
     assert 0 < len(wanted) < len(live["rules"])
     expect(page.locator("#rules-table tbody tr:visible th")).to_have_text(wanted)
     expect(page.locator("#rules-count")).to_contain_text(f"Showing {len(wanted)} of {len(live['rules'])} rules")
@@ -53,6 +53,20 @@ def test_the_live_rules_catalogues_and_limits_can_be_filtered(page: Page, consol
     expect(page.locator("#types-table tbody tr:visible th")).to_have_text(["double_charge"])
     page.get_by_label("Filter rules, catalogues and limits").fill("")
     expect(page.locator("#rules-table tbody tr:visible")).to_have_count(len(live["rules"]))
+
+
+def test_each_rule_shows_its_when_and_then_with_amounts(page: Page, console_server: ConsoleServer) -> None:
+    live = {rule["id"]: rule for rule in httpx.get(console_server.url + "/v1/ruleset").json()["rules"]}
+    assert live["tier-gold-care"]["when"]["customer.tier"] == {"at_least": "gold"}
+    open_console(page, console_server.console, "rules")
+    gold = page.locator('#rules-table tr[data-rule="tier-gold-care"]')
+    expect(gold.locator("td.when")).to_contain_text("customer.tier: {at_least: gold}")
+    expect(gold.locator("td.when")).to_contain_text("failure.root_cause: [provider, unknown]")
+    expect(gold.locator("td.then")).to_contain_text("discount: {percent: 15, valid_days: 60}")
+    floor = page.locator('#rules-table tr[data-rule="fair-floor-credit"]')
+    expect(floor.locator("td.then")).to_contain_text("credit: {amount: {EUR: 5.00}, expires_in_days: 180}")
+    page.get_by_label("Filter rules, catalogues and limits").fill("at_least: gold")
+    expect(page.locator('#rules-table tr[data-rule="tier-gold-care"]')).to_be_visible()
 
 
 def test_a_failed_reload_is_shown_with_its_findings(page: Page, console_server: ConsoleServer) -> None:

@@ -189,3 +189,34 @@ def test_refused_fields_are_named_next_to_each_field(page: Page, console_server:
     expect(page.locator("#estimated-cost")).to_be_visible()
     expect(page.locator("#f-category-error")).to_have_count(0)
     expect(problem).to_be_hidden()
+
+
+def test_a_case_is_decided_under_a_candidate_side_by_side(page: Page, console_server: ConsoleServer) -> None:
+    import httpx
+
+    from tests.console.helpers import GOLD_15  # the candidate directory `gold-15`: 15 EUR credit for gold
+    from tests.test_decisions_http import CONTRACT_EXAMPLE
+    open_console(page, console_server.console)
+    page.get_by_role("button", name="Late parcel, gold customer (the contract's example)").click()
+    page.get_by_label("and against").select_option("gold-15")
+    page.get_by_role("button", name="Decide").click()
+
+    expect(page.locator("#estimated-cost")).to_have_text("17.00 EUR")  # the live decision, as before
+    panel = page.locator("#decision-candidate")
+    expect(panel.locator("#candidate-heading")).to_have_text("Live against gold-15")
+    cost = panel.locator('#candidate-table tr[data-row="estimated cost"]')
+    expect(cost.locator("td").first).to_have_text("17.00 EUR")
+    # what the service answers for the same event under the candidate, asked directly
+    summary = httpx.post(console_server.url + "/v1/simulations", timeout=60, json={
+        "candidate": {"directory": "gold-15"}, "decisions": True, "events": [CONTRACT_EXAMPLE]}).json()
+    candidate = summary["decisions"][0]["candidate"]
+    expected = f"{candidate['estimated_cost']['amount']} {candidate['estimated_cost']['currency']}"
+    assert expected != "17.00 EUR" and GOLD_15
+    expect(cost.locator("td").nth(1)).to_have_text(expected)
+    expect(cost).to_have_class("differs")
+    expect(panel.locator('#candidate-table tr[data-row="apology"]')).to_have_class("same")
+    shoot(page, "try-case-candidate")
+
+    page.get_by_label("and against").select_option("")
+    page.get_by_role("button", name="Decide").click()
+    expect(panel).to_be_hidden()

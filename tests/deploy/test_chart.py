@@ -101,15 +101,18 @@ def test_the_validator_rejects_an_unknown_field() -> None:
 # --- what the default install deploys --------------------------------------------------
 
 def test_default_install_renders_the_expected_objects(default: Docs) -> None:
+    # the second NetworkPolicy and the Pod: the helm test hook
     assert kinds(default) == ["ConfigMap", "ConfigMap", "Deployment", "HorizontalPodAutoscaler", "NetworkPolicy",
-                              "PodDisruptionBudget", "Service", "ServiceAccount"]
+                              "NetworkPolicy", "Pod", "PodDisruptionBudget", "Service", "ServiceAccount"]
     assert all(doc["metadata"]["namespace"] == NAMESPACE for doc in default)
 
 
 def test_every_object_carries_the_standard_labels(default: Docs, production: Docs) -> None:
     for doc in default + production:
         labels = doc["metadata"]["labels"]
-        assert labels["app.kubernetes.io/name"] == "service-recovery", doc["kind"]
+        test_hook = doc["metadata"].get("annotations", {}).get("helm.sh/hook") == "test"
+        # the helm test Pod has a name of its own, so the Service's selector never picks it
+        assert labels["app.kubernetes.io/name"] == ("service-recovery-test" if test_hook else "service-recovery")
         assert labels["app.kubernetes.io/instance"] == "recovery"
         assert labels["app.kubernetes.io/managed-by"] == "Helm"
         assert labels["app.kubernetes.io/version"] == "0.1.0"
@@ -258,7 +261,8 @@ def test_rollouts_never_drop_below_capacity(default: Docs) -> None:
 
 
 def test_network_policy_admits_only_the_service_port(default: Docs) -> None:
-    policy = one(default, "NetworkPolicy")
+    policy = one([doc for doc in default if "helm.sh/hook" not in doc["metadata"].get("annotations", {})],
+                 "NetworkPolicy")
     assert policy["spec"]["podSelector"]["matchLabels"].items() <= pod_template(default)["metadata"]["labels"].items()
     assert policy["spec"]["ingress"] == [{"ports": [{"port": "http", "protocol": "TCP"}]}]
 
@@ -319,8 +323,10 @@ def test_production_takes_keys_from_an_existing_secret(production: Docs) -> None
 # --- production values -------------------------------------------------------------------
 
 def test_production_values_scale_out_with_several_workers(production: Docs) -> None:
-    assert kinds(production) == ["ConfigMap", "ConfigMap", "Deployment", "HorizontalPodAutoscaler", "Job",
-                                 "NetworkPolicy", "PodDisruptionBudget", "Service", "ServiceAccount", "ServiceMonitor"]
+    assert kinds(production) == ["ConfigMap", "ConfigMap", "ConfigMap", "Deployment", "HorizontalPodAutoscaler",
+                                 "Job", "NetworkPolicy", "NetworkPolicy", "Pod", "PodDisruptionBudget", "PrometheusRule",
+                                 "Service",
+                                 "ServiceAccount", "ServiceMonitor"]
     hpa = one(production, "HorizontalPodAutoscaler")
     assert hpa["spec"]["minReplicas"] >= 3
     assert hpa["spec"]["behavior"]["scaleDown"]["stabilizationWindowSeconds"] == 300
@@ -428,3 +434,87 @@ def test_every_variable_the_chart_sets_is_a_setting(values: list[str]) -> None:
     names = {item["name"] for spec in pods for box in spec["containers"] for item in box.get("env", [])}
     assert {name for name in names if name.startswith("RECOVERY_")} - set(variables()) - NOT_SETTINGS == set()
     assert "RECOVERY_RATE_LIMIT_PER_MINUTE" in names
+
+
+# --- the chart anywhere, ingress, Gateway API, alerts, dashboard, helm test (issue 18) ------
+
+def test_the_chart_holds_no_symlink_and_its_rules_are_the_repositorys() -> None:
+    assert not [path for path in CHART.rglob("*") if path.is_symlink()]
+    carried = {path.relative_to(CHART / "rules").as_posix(): path.read_bytes()
+               for path in (CHART / "rules").rglob("*.yaml")}
+    shipped = {path.relative_to(RULES).as_posix(): path.read_bytes()
+               for path in [*RULES.glob("*.yaml"), *(RULES / "webhooks").glob("*.yaml")]}
+    assert carried == shipped, "helm/service-recovery/rules differs from rules/: run `make chart-rules`"
+
+
+def test_a_copy_outside_the_repository_renders_the_same(tmp_path: Path) -> None:
+    copy = tmp_path / "gitops" / "charts" / "service-recovery"
+    shutil.copytree(CHART, copy, symlinks=True)
+    assert render(chart=copy) == render()
+    lint = helm("lint", "--strict", str(copy))
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+EVERYTHING = ["--set", "ingress.enabled=true", "--set", "ingress.className=nginx",
+              "--set", "ingress.tls[0].secretName=recovery-tls", "--set", "ingress.tls[0].hosts[0]=recovery.example.internal",
+              "--set", "httpRoute.enabled=true", "--set", "httpRoute.parentRefs[0].name=public",
+              "--set", "httpRoute.parentRefs[0].namespace=gateways", "--set", "httpRoute.hostnames[0]=recovery.example.com",
+              "--set", "metrics.prometheusRule.enabled=true", "--set", "metrics.dashboard.enabled=true"]
+
+
+@pytest.fixture(scope="module")
+def everything() -> Docs:
+    return render(*EVERYTHING)
+
+
+def test_ingress_and_httproute_reach_the_service_port(everything: Docs) -> None:
+    service = one(everything, "Service")
+    ingress = one(everything, "Ingress")
+    backend = ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
+    assert backend == {"name": service["metadata"]["name"], "port": {"name": "http"}}
+    assert ingress["spec"]["ingressClassName"] == "nginx"
+    assert ingress["spec"]["tls"] == [{"secretName": "recovery-tls", "hosts": ["recovery.example.internal"]}]
+    route = one(everything, "HTTPRoute")
+    assert route["apiVersion"] == "gateway.networking.k8s.io/v1"
+    assert route["spec"]["parentRefs"] == [{"name": "public", "namespace": "gateways"}]
+    assert route["spec"]["hostnames"] == ["recovery.example.com"]
+    assert route["spec"]["rules"][0]["backendRefs"] == [{"name": service["metadata"]["name"],
+                                                          "port": service["spec"]["ports"][0]["port"]}]
+    assert route["spec"]["rules"][0]["matches"] == [{"path": {"type": "PathPrefix", "value": "/"}}]
+
+
+def test_everything_on_validates_against_kubernetes_schemas(everything: Docs) -> None:
+    # HTTPRoute and PrometheusRule are CRDs the validator has no schema for: checked above and below.
+    core = [doc for doc in everything if not doc["apiVersion"].startswith((*CRD_API_GROUPS, "gateway.networking"))]
+    lines = validate(yaml.safe_dump_all(core))
+    assert len([line for line in lines if " passed for resource " in line]) == len(core), "\n".join(lines)
+    assert "Ingress" in kinds(core)
+
+
+def test_an_httproute_needs_a_gateway() -> None:
+    result = helm("template", "x", str(CHART), "--set", "httpRoute.enabled=true")
+    assert result.returncode != 0 and "httpRoute.parentRefs" in result.stderr
+
+
+def test_the_schema_takes_ingress_values() -> None:
+    refused = helm("template", "x", str(CHART), "--set", "ingress.enabled=true", "--set", "ingress.hostz=x")
+    assert refused.returncode != 0 and "hostz" in refused.stderr
+
+
+def test_the_helm_test_pod_asks_the_service_and_is_not_behind_it(everything: Docs, production: Docs) -> None:
+    pod = one(everything, "Pod")
+    assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
+    script = pod["spec"]["containers"][0]["args"][0]
+    service = one(everything, "Service")
+    assert f"http://{service['metadata']['name']}:{service['spec']['ports'][0]['port']}" in script
+    compile(script, "helm-test", "exec")  # the Python it runs is valid
+    selector = service["spec"]["selector"]
+    assert not all(pod["metadata"]["labels"].get(key) == value for key, value in selector.items())
+    assert pod["spec"]["containers"][0]["securityContext"]["readOnlyRootFilesystem"] is True
+    # production's NetworkPolicy admits only named sources: the test Pod is one of them
+    policy = next(doc for doc in production if doc["kind"] == "NetworkPolicy"
+                  and "helm.sh/hook" not in doc["metadata"].get("annotations", {}))
+    sources = policy["spec"]["ingress"][0]["from"]
+    assert {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "service-recovery-test",
+                                            "app.kubernetes.io/instance": "recovery"}}} in sources
+    assert "Pod" not in kinds(render("--set", "tests.enabled=false"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import tomllib
 
 from service.cli import MALLOC_ENV
 from tests.deploy.tools import DOCKERFILE, ROOT
@@ -52,8 +53,22 @@ def test_exactly_the_pinned_versions_are_installed() -> None:
     builder = stages()[0]
     installs = [arguments for instruction, arguments in builder if instruction == "RUN" and "pip install" in arguments]
     assert len(installs) == 1
-    assert "--constraint constraints.txt '.[postgres]'" in installs[0]  # the image talks to PostgreSQL
+    # the image talks to PostgreSQL and can trace; no test or authoring extras
+    assert "--constraint constraints.txt '.[postgres,tracing]'" in installs[0]
     assert "pip check" in installs[0]
+
+
+TEST_ONLY = ("pytest", "schemathesis", "hypothesis", "playwright", "jsonschema", "openapi-python-client", "py-spy",
+             "zen-engine")
+
+
+def test_the_image_installs_no_test_packages() -> None:
+    # The image installs the base dependencies plus the postgres and tracing extras (above).
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    shipped = [*project["dependencies"], *project["optional-dependencies"]["postgres"],
+               *project["optional-dependencies"]["tracing"]]
+    names = {re.split(r"[\[<>=!~ ]", requirement, maxsplit=1)[0].lower() for requirement in shipped}
+    assert names.isdisjoint(TEST_ONLY), names & set(TEST_ONLY)
 
 
 def test_the_service_runs_as_an_unprivileged_user() -> None:

@@ -29,6 +29,11 @@ ALLOWED_CHECKOV_FAILURES = {
     ("Dockerfile", "CKV_DOCKER_7"): "Base image tag: FROM uses ARG BASE_IMAGE, whose default checkov does "
                                     "not read; test_base_image_is_a_tagged_release checks the default.",
 }
+# The `helm test` Pod runs one request and exits: probes would only delay or kill it.
+ALLOWED_FOR_THE_TEST_HOOK = {
+    "CKV_K8S_8": "Liveness probe: the helm test Pod runs one check and exits (restartPolicy Never).",
+    "CKV_K8S_9": "Readiness probe: nothing routes to the helm test Pod (its labels are not the Service's).",
+}
 HADOLINT_IGNORES = {
     "DL3008": "apt versions unpinned: Debian replaces a version in place when it ships a security fix "
               "(the old one leaves the mirror), so pins break builds; the base image fixes the release.",
@@ -50,7 +55,9 @@ def test_checkov_finds_nothing_unexplained(tmp_path: Path) -> None:
     assert {report["check_type"] for report in reports} == {"kubernetes", "dockerfile"}, result.stdout[:2000]
     failed = [(Path(check["file_path"]).name, check["check_id"], check["check_name"], check["resource"])
               for report in reports for check in report["results"]["failed_checks"]]
-    unexplained = [finding for finding in failed if finding[:2] not in ALLOWED_CHECKOV_FAILURES]
+    unexplained = [finding for finding in failed if finding[:2] not in ALLOWED_CHECKOV_FAILURES
+                   and not (finding[1] in ALLOWED_FOR_THE_TEST_HOOK and finding[3].endswith("-service-recovery-test")
+                            and finding[3].startswith("Pod."))]
     assert not unexplained, "\n".join(map(str, unexplained))
     passed = sum(report["summary"]["passed"] for report in reports)
     assert passed > 100, "checkov ran too few checks to mean anything"

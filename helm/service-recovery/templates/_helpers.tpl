@@ -37,6 +37,17 @@ app.kubernetes.io/part-of: service-recovery
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 
+{{/* The `helm test` Pod's labels: not the selector labels, so the Service never routes to it. */}}
+{{- define "service-recovery.testLabels" -}}
+helm.sh/chart: {{ include "service-recovery.chart" . }}
+app.kubernetes.io/name: {{ include "service-recovery.name" . }}-test
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | quote }}
+app.kubernetes.io/component: test
+app.kubernetes.io/part-of: service-recovery
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
 {{- define "service-recovery.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create }}
 {{- default (include "service-recovery.fullname" .) .Values.serviceAccount.name }}

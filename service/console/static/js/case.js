@@ -1,10 +1,12 @@
 // "Try a case": the failure-event form, filled from the live catalogues, and its
-// round trip to POST /v1/decisions?explain=true.
+// round trip to POST /v1/decisions?explain=true; optionally the same event under a
+// candidate rules directory too (POST /v1/simulations with `decisions`), side by side.
 
 import { api } from "./api.js";
 import { byId, h, replace } from "./dom.js";
 import { renderDecision } from "./decision.js";
 import { EXAMPLES } from "./examples.js";
+import { money } from "./format.js";
 import { clearFieldErrors, hideProblem, showProblem } from "./problems.js";
 
 const OTHER = "__other__";
@@ -176,6 +178,37 @@ export class CaseForm {
     return null;
   }
 
+  /** The rules directories a case can also be decided under (the same list the Compare view uses). */
+  async loadCandidates() {
+    let directories = [];
+    try {
+      directories = (await api("v1/simulations/directories")).directories;
+    } catch (error) {
+      directories = [];  // a key without the simulate scope: live only
+    }
+    replace(byId("f-candidate"), h("option", { value: "" }, "the live ruleset only"),
+      directories.map((name) => h("option", { value: name }, `the live ruleset and ${name}`)));
+  }
+
+  /** The event decided under the chosen directory, beside the live decision: what differs, line by line. */
+  async compareWith(directory, event, live) {
+    const panel = byId("decision-candidate");
+    if (!directory) {
+      panel.hidden = true;
+      return;
+    }
+    try {
+      const summary = await api("v1/simulations", { method: "POST",
+        body: { candidate: { directory }, events: [event], decisions: true } });
+      const pair = (summary.decisions || [])[0] || {};
+      replace(panel, sideBySide(directory, live, pair.candidate));
+    } catch (error) {
+      replace(panel, h("h2", { id: "candidate-heading" }, `Under ${directory}`),
+        h("p", { class: "problem" }, `Not decided under ${directory}: ${error.message}`));
+    }
+    panel.hidden = false;
+  }
+
   async submit() {
     const button = byId("decide-button");
     const status = byId("case-status");
@@ -184,9 +217,11 @@ export class CaseForm {
     button.disabled = true;
     status.textContent = "Deciding…";
     try {
-      const decision = await api("v1/decisions?explain=true", { method: "POST", body: this.event() });
+      const event = this.event();
+      const decision = await api("v1/decisions?explain=true", { method: "POST", body: event });
       renderDecision(this.output, decision);
       this.output.hidden = false;
+      await this.compareWith(value("f-candidate"), event, decision);
       status.textContent = "Decided.";
       byId("decision-heading").focus();
     } catch (error) {
@@ -198,4 +233,45 @@ export class CaseForm {
       button.disabled = false;
     }
   }
+}
+
+function offerLine(decision) {
+  const mix = decision.mix || {};
+  return {
+    "Estimated cost": decision.estimated_cost ? money(decision.estimated_cost) : "—",
+    Refund: mix.refund ? money(mix.refund) : "—",
+    Credit: mix.credit ? money(mix.credit) : "—",
+    Discount: mix.discount ? `${mix.discount.percent}% for ${mix.discount.valid_days} days` : "—",
+    Replacement: mix.replacement ? mix.replacement.kind.replaceAll("_", " ") : "—",
+    Apology: mix.apology ? `${mix.apology.level}, from the ${mix.apology.from}` : "—",
+    Approval: decision.approval && decision.approval.required ? `needed: ${decision.approval.approver || decision.approval.level}`
+      : "not needed",
+  };
+}
+
+/** Live and candidate answers in two columns; the rows that differ are marked, then the rules that fired
+ * under one ruleset only. */
+function sideBySide(directory, live, candidate) {
+  if (!candidate) {
+    return [h("h2", { id: "candidate-heading", tabindex: "-1" }, `Under ${directory}`),
+      h("p", { class: "problem" }, `${directory} refuses this event (its catalogues do not take it).`)];
+  }
+  const before = offerLine(live);
+  const after = offerLine(candidate);
+  const firedLive = live.rules_fired.map((rule) => rule.id);
+  const firedCandidate = candidate.rules_fired.map((rule) => rule.id);
+  const only = (ids, others) => ids.filter((id) => !others.includes(id));
+  return [
+    h("h2", { id: "candidate-heading", tabindex: "-1" }, `Live against ${directory}`),
+    h("table", { class: "data", id: "candidate-table" },
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, ""), h("th", { scope: "col" }, "Live"),
+        h("th", { scope: "col" }, directory))),
+      h("tbody", {}, Object.keys(before).map((name) => h("tr",
+        { "data-row": name.toLowerCase(), class: before[name] === after[name] ? "same" : "differs" },
+        h("th", { scope: "row" }, name), h("td", {}, before[name]), h("td", {}, after[name]))))),
+    h("p", { id: "candidate-rules" },
+      only(firedCandidate, firedLive).length ? `Only under ${directory}: ${only(firedCandidate, firedLive).join(", ")}. ` : "",
+      only(firedLive, firedCandidate).length ? `Only live: ${only(firedLive, firedCandidate).join(", ")}.` : "",
+      !only(firedCandidate, firedLive).length && !only(firedLive, firedCandidate).length ? "The same rules fired." : ""),
+  ];
 }

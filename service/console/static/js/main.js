@@ -36,6 +36,7 @@ async function loadRuleset() {
     rulesView.render(ruleset);
     compareForm.useRuleset(ruleset);
     compareForm.loadDirectories();
+    caseForm.loadCandidates();
     return true;
   } catch (error) {
     replace(badge, "The live ruleset is not available.");

@@ -73,15 +73,25 @@ function distributionView(summary, currency) {
     ]);
 }
 
+/** Which components changed and which rules fired only under one side, e.g. "credit; + fair-floor-credit". */
+function whatMoved(row) {
+  const parts = [];
+  if ((row.components || []).length) parts.push(row.components.join(", "));
+  for (const rule of row.rules_added || []) parts.push(`+ ${rule}`);
+  for (const rule of row.rules_removed || []) parts.push(`\u2212 ${rule}`);
+  return parts.join("; ");
+}
+
 function movers(summary) {
   const groups = Object.entries(summary.top_movers || {}).filter(([, rows]) => rows.length);
   if (!groups.length) return h("p", {}, "No event's cost moved.");
   return groups.map(([currency, rows]) => [
     h("h5", {}, currency),
-    table(`movers-${currency}`, ["Event", "Line", "Live", "Candidate", "Difference"],
+    table(`movers-${currency}`, ["Event", "Line", "Live", "Candidate", "Difference", "What moved"],
       rows.map((row) => h("tr", {}, h("th", { scope: "row" }, row.event_id || "(no id)"), h("td", {}, row.line),
         h("td", {}, row.baseline), h("td", {}, row.candidate),
-        h("td", { class: `delta ${Number(row.delta) > 0 ? "up" : "down"}` }, signed(row.delta))))),
+        h("td", { class: `delta ${Number(row.delta) > 0 ? "up" : "down"}` }, signed(row.delta)),
+        h("td", { class: "moved" }, whatMoved(row))))),
   ]);
 }
 

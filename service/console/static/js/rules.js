@@ -6,6 +6,21 @@ import { byId, h, replace } from "./dom.js";
 import { capitalised, levelName, plural, when, words } from "./format.js";
 import { findingsList } from "./problems.js";
 
+/** A rule's `when` or `then` as its file writes it, in one line: `{gte: 2}`, `[provider, unknown]`. */
+function brief(value) {
+  if (value === null || value === undefined) return "";
+  if (Array.isArray(value)) return `[${value.map(brief).join(", ")}]`;
+  if (typeof value === "object") return `{${Object.entries(value).map(([key, item]) => `${key}: ${brief(item)}`).join(", ")}}`;
+  return String(value);
+}
+
+/** One line per key of a `when` or `then` (amounts included), or `empty` when there is none. */
+function clauses(mapping, empty) {
+  const entries = Object.entries(mapping || {});
+  if (!entries.length) return h("span", { class: "muted" }, empty);
+  return entries.map(([key, value]) => h("div", {}, h("code", {}, `${key}: ${brief(value)}`)));
+}
+
 function amounts(byCurrency) {
   return Object.entries(byCurrency).map(([currency, amount]) => `${amount} ${currency}`).join(", ");
 }
@@ -87,8 +102,10 @@ export class RulesView {
     const rules = (ruleset.rules || []).map((rule) => searchable(
       h("tr", { "data-rule": rule.id },
         h("th", { scope: "row" }, h("code", {}, rule.id)), h("td", {}, rule.description),
+        h("td", { class: "logic when" }, clauses(rule.when, "every event")),
+        h("td", { class: "logic then" }, clauses(rule.then, "nothing")),
         h("td", { class: "where" }, `${rule.file}:${rule.line}`)),
-      rule.id, rule.description, rule.file));
+      rule.id, rule.description, rule.file, brief(rule.when), brief(rule.then)));
     replace(byId("rules-table").tBodies[0], rules);
 
     const catalogues = ruleset.catalogues || {};
