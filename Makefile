@@ -85,6 +85,7 @@ WRK_INSTALL := apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get inst
 
 bench: $(STAMP) postgres
 	@command -v wrk >/dev/null || { $(WRK_INSTALL) >/dev/null; }
+	@$(BIN)/python -c "import ray" 2>/dev/null || $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test,bench,postgres,ray]'
 	$(BIN)/python -m bench
 
 # Profile the decision path (py-spy) into bench/results/profile.md.

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from . import engines, events, http, inprocess, ledger, report, rulesets, targets
+from . import cost, engines, events, http, inprocess, ledger, pinned, replay, report, rulesets, targets
 
 BENCH = Path(__file__).resolve().parent
 SHIPPED = BENCH.parent / "rules"
@@ -57,12 +57,19 @@ def run(quick: bool, tmp: Path, skip_http: bool, budget: float) -> dict[str, Any
     results["in_process"] = inprocess.measure(SHIPPED, bodies, 1 if quick else 10)
     _log(f"  p50 {results['in_process']['us']['p50']} µs, p99 {results['in_process']['us']['p99']} µs")
 
+    _log("replay (recovery simulate)" + (" (quick: small files, no Ray)" if quick else ""))
+    results["replay"] = replay.measure(tmp, _log, quick=quick, ray=not quick)
+    _log("cost as the rules grow" + (" (quick: 10 rules)" if quick else ""))
+    results["cost"] = cost.measure(tmp, _log, (10,) if quick else cost.SIZES)
+
     if skip_http:
         results["http"] = None
     else:
         _log("HTTP" + (" (quick: open loop only)" if quick else ""))
         plan = http.QUICK if quick else http.FULL
         results["http"] = http.measure(bodies[:100], plan, tmp, started + budget, _log)
+        _log("pinned tail latency (taskset)" + (" (quick: 1 s per level, no wrk)" if quick else ""))
+        results["pinned"] = pinned.measure(bodies[:100], tmp, _log, seconds=1 if quick else 6, quick=quick)
         _log("ledger: on against off" + (" (quick: SQLite, open loop only)" if quick else ""))
         results["ledger"] = ledger.measure(bodies[:100], tmp, _log, quick)
 
@@ -94,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="where to write the JSON results")
     parser.add_argument("--tmp", type=Path, default=BENCH / "results" / "tmp",
                         help="scratch directory: generated rulesets, wrk scripts, server logs")
-    parser.add_argument("--budget", type=float, default=480,
+    parser.add_argument("--budget", type=float, default=900,
                         help="seconds the run may take; the memory run stops short when they run out "
                              "(default 480, so that `make bench` stays under 10 minutes with the install)")
     parser.add_argument("--readme", action=argparse.BooleanOptionalAction, default=None,

@@ -195,7 +195,8 @@ def run(events: Path, baseline: Path, candidate: Path, *, workers: int | None = 
     from tqdm import tqdm
 
     workers = workers or os.cpu_count() or 1
-    total_lines = sum(1 for raw in events.open("rb") if raw.strip())
+    with events.open("rb") as source:
+        total_lines = sum(1 for raw in source if raw.strip())
     totals = _Totals()
     bar = tqdm(total=total_lines, unit="event", disable=None if progress is None else not progress,
                desc="simulating")
