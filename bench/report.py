@@ -137,7 +137,9 @@ def table(results: dict[str, Any]) -> str:
                                   f"p50 {_fmt(own['latency_ms']['p50'], 2)} ms, p99 {_fmt(own['latency_ms']['p99'], 2)}"
                                   f" ms, max {_fmt(own['latency_ms']['max'], 2)} ms.")
             memory = entry.get("memory")
-            if memory:
+            if memory and "error" in memory:
+                lines += ["", f"Memory, {workers} workers: the run failed ({memory['error']})."]
+            elif memory:
                 routes = memory["decisions_by_route"]
                 lines += ["", f"Memory, {workers} workers: RSS after warm-up {memory['rss_after_warmup_mib']} MiB, "
                           f"after {memory['decisions']:,} more decisions {memory['rss_after_mib']} MiB: growth "

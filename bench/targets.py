@@ -41,6 +41,8 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
     growth = memory.get("max_growth_mib") if decisions >= 1_000_000 else None
     growth_reason = (f"only {decisions:,} decisions fitted in the time budget (machine busy)"
                      if memory.get("planned", 0) >= 1_000_000 else "needs 1,000,000 decisions (full mode)")
+    if "error" in memory:
+        growth_reason = f"the memory run failed: {memory['error']}"
     ratio_shipped = engines.get("shipped", {}).get("ratios", {}).get("service_vs_python_p50")
     ratio_largest = engines.get("generated-1000", {}).get("ratios", {}).get("service_vs_python_p50")
     pinned = results.get("pinned") or {}
