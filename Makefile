@@ -133,6 +133,7 @@ WRK_INSTALL := apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get inst
 
 bench: $(STAMP) postgres
 	@command -v wrk >/dev/null || { $(WRK_INSTALL) >/dev/null; }
+	@$(BIN)/python -c "import ray" 2>/dev/null || $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test,bench,postgres,ray]'
 	$(BIN)/python -m bench
 
 # check_offer against generated agent proposals (bench/agents.py): violations let through and fair

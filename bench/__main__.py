@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from . import agents, engines, events, http, inprocess, ledger, report, rulesets, targets
+from . import agents, cost, engines, events, http, inprocess, ledger, pinned, replay, report, rulesets, targets
 
 BENCH = Path(__file__).resolve().parent
 SHIPPED = BENCH.parent / "rules"
@@ -64,10 +64,18 @@ def run(quick: bool, tmp: Path, skip_http: bool, budget: float) -> dict[str, Any
         _log("HTTP" + (" (quick: open loop only)" if quick else ""))
         plan = http.QUICK if quick else http.FULL
         results["http"] = http.measure(bodies[:100], plan, tmp, started + budget, _log)
+        _log("pinned tail latency (taskset)" + (" (quick: 1 s per level, no wrk)" if quick else ""))
+        results["pinned"] = pinned.measure(bodies[:100], tmp, _log, seconds=1 if quick else 6, quick=quick)
         _log("ledger: on against off" + (" (quick: SQLite, open loop only)" if quick else ""))
         results["ledger"] = ledger.measure(bodies[:100], tmp, _log, quick)
         _log("agents: check_offer against generated proposals (bench/agents.py)")
         results["agents"] = agents.run(SHIPPED, 5 if quick else 200, 16, tmp, _log, every=0 if quick else 1)
+
+    # After the HTTP parts, whose memory run adapts to the time budget; these take the time they take.
+    _log("replay (recovery simulate)" + (" (quick: small files, no Ray)" if quick else ""))
+    results["replay"] = replay.measure(tmp, _log, quick=quick, ray=not quick)
+    _log("cost as the rules grow" + (" (quick: 10 rules)" if quick else ""))
+    results["cost"] = cost.measure(tmp, _log, (10,) if quick else cost.SIZES)
 
     results["targets"] = targets.evaluate(results)
     results["machine"]["load_average_at_end"] = list(os.getloadavg())

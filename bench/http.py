@@ -250,5 +250,9 @@ def _measure_server(srv: server.Server, bodies: Sequence[bytes], plan: Plan, tmp
     if srv.workers == max(plan.workers):
         entry["fixed_rate"] = fixed_rate(srv, bodies, ceiling / 2, hint / 2, plan.fixed_rate_seconds,
                                          plan.fixed_rate_rounds, log)
-        entry["memory"] = memory(srv, bodies, plan, tmp, hint, deadline, log)
+        try:
+            entry["memory"] = memory(srv, bodies, plan, tmp, hint, deadline, log)
+        except RuntimeError as exc:  # e.g. wrk timeouts on an overloaded machine: report it, measure the rest
+            log(f"  memory run failed: {exc}")
+            entry["memory"] = {"error": str(exc)[:300]}
     return entry

@@ -76,19 +76,26 @@ def table(results: dict[str, Any]) -> str:
     for target in results["targets"]:
         lines.append(f"| {target['what']} | {_fmt(target['measured'], 3)} | {target['rule']} | "
                      f"**{target['status']}** |")
-    lines += ["", "Engine, µs per evaluation (p50 / p99), the same events through all three:", "",
-              "| ruleset | rules (durable rules / zen rows) | matches per event | service engine | zen-engine "
-              "| zen (own figure) | Python predicates | service / zen p50 | all agree |",
-              "|---|---|---|---|---|---|---|---|---|"]
+    lines += ["", "Engine, µs per evaluation (p50 / p99), the same events through all four; the service's engine "
+              "as a worker runs it (class cache warmed on other events), the Rete network alone without the cache:",
+              "",
+              "| ruleset | rules (durable rules / zen rows) | matches per event | service engine (cache answered) "
+              "| Rete alone | zen-engine | zen (own figure) | Python predicates | service / Python p50 "
+              "| service / zen p50 | all agree |",
+              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for entry in results["engines"]:
         us = entry["us"]
+        cache = entry.get("cache") or {}
         lines.append(
             f"| {entry['ruleset']} | {entry['rules']} ({entry['durable_rules']} / {entry['zen_rows']}) | "
             f"{entry['matches_per_event']['mean']} (max {entry['matches_per_event']['max']}) | "
-            f"{_fmt(us['service']['p50'])} / {_fmt(us['service']['p99'])} | "
+            f"{_fmt(us['service']['p50'])} / {_fmt(us['service']['p99'])} "
+            f"({_fmt(100 * cache.get('hit_rate', float('nan')), 1)}%{', bypassed' if cache.get('bypassing') else ''}) | "
+            f"{_fmt(us['rete']['p50'])} / {_fmt(us['rete']['p99'])} | "
             f"{_fmt(us['zen']['p50'])} / {_fmt(us['zen']['p99'])} | "
             f"{_fmt(us['zen_core']['p50'])} / {_fmt(us['zen_core']['p99'])} | "
             f"{_fmt(us['python']['p50'])} / {_fmt(us['python']['p99'])} | "
+            f"{_fmt(entry['ratios']['service_vs_python_p50'], 2)} | "
             f"{_fmt(entry['ratios']['service_vs_zen_p50'], 3)} | {'yes' if entry['agree'] else 'NO'} |")
     inproc = results["in_process"]
     stages = inproc["stage_means_us"]
@@ -130,7 +137,9 @@ def table(results: dict[str, Any]) -> str:
                                   f"p50 {_fmt(own['latency_ms']['p50'], 2)} ms, p99 {_fmt(own['latency_ms']['p99'], 2)}"
                                   f" ms, max {_fmt(own['latency_ms']['max'], 2)} ms.")
             memory = entry.get("memory")
-            if memory:
+            if memory and "error" in memory:
+                lines += ["", f"Memory, {workers} workers: the run failed ({memory['error']})."]
+            elif memory:
                 routes = memory["decisions_by_route"]
                 lines += ["", f"Memory, {workers} workers: RSS after warm-up {memory['rss_after_warmup_mib']} MiB, "
                           f"after {memory['decisions']:,} more decisions {memory['rss_after_mib']} MiB: growth "
@@ -138,7 +147,66 @@ def table(results: dict[str, Any]) -> str:
                           f"{memory['decisions'] // int(workers):,}; {routes['/v1/decisions']:,} came as single "
                           f"requests, {routes['/v1/decisions:batch']:,} in batches of 100). RSS samples: "
                           + ", ".join(f"{sample['rss_mib']}" for sample in memory["samples"]) + "."]
+    lines += _pinned(results.get("pinned")) + _replay(results.get("replay")) + _cost(results.get("cost"))
     return "\n".join(lines)
+
+
+def _pinned(pinned: dict[str, Any] | None) -> list[str]:
+    if not pinned:
+        return []
+    if not pinned.get("ran"):
+        return ["", f"Pinned tail latency: not measured ({pinned.get('reason')})."]
+    lines = ["", f"Pinned (taskset): one worker on core {pinned['server_core']}, the generators on core "
+             f"{pinned['generator_core']}; no-op ceiling of that worker {_fmt(pinned['noop_ceiling_rps'], 0)} req/s "
+             f"({pinned['ceiling_from']}); open loop, {pinned['seconds']:g} s per route and level:", "",
+             "| share of the no-op ceiling | req/s | decisions p50 / p99 ms | no-op p50 / p99 ms |", "|---|---|---|---|"]
+    for level in pinned.get("levels", []):
+        decide, noop = level["/v1/decisions"]["latency_ms"], level["/bench/noop"]["latency_ms"]
+        lines.append(f"| {level['share']:.0%} | {_fmt(level['rate'], 0)} | {_fmt(decide['p50'], 2)} / "
+                     f"{_fmt(decide['p99'], 2)} | {_fmt(noop['p50'], 2)} / {_fmt(noop['p99'], 2)} |")
+    return lines
+
+
+def _replay(replay: dict[str, Any] | None) -> list[str]:
+    if not replay:
+        return []
+    one, two = replay["in_process"]["1"], replay["in_process"]["2"]
+    lines = ["", f"Replay (`recovery simulate`, shipped rules against a candidate with the {replay['candidate_change']}, "
+             f"both decided): {one['events']:,} events in one process {_fmt(one['events_per_second'])} events/s; "
+             f"in 2 processes {_fmt(two['events_per_second'])} events/s ({_fmt(two['events_per_second_per_process'])} "
+             f"per process); same report: {'yes' if replay['in_process']['same_report'] else 'NO'}.", "",
+             "| events | file MiB | seconds (2 processes) | events/s |", "|---|---|---|---|"]
+    for entry in replay.get("growth", []):
+        lines.append(f"| {entry['events']:,} | {_fmt(entry.get('file_mib'))} | {_fmt(entry['seconds'], 2)} | "
+                     f"{_fmt(entry['events_per_second'])} |")
+    ray = replay.get("ray") or {}
+    if ray.get("ran"):
+        lines += ["", f"Ray Data (local cluster on this machine, JSONL ranges through `map_batches` with a callable "
+                  f"class): {ray['events']:,} events in {_fmt(ray['seconds'], 2)} s ({_fmt(ray['events_per_second'])} "
+                  f"events/s, start-up included); same report as in process: "
+                  f"{'yes' if ray.get('same_report_as_in_process') else 'NO'}."]
+    else:
+        lines += ["", f"Ray Data: not run ({ray.get('reason')})."]
+    return lines
+
+
+def _cost(cost: list[dict[str, Any]] | None) -> list[str]:
+    if not cost:
+        return []
+    lines = ["", "Cost as the rules grow (generated rules; each size in a fresh interpreter):", "",
+             "| rules | durable rules / shards / groups | build s | service p50 / p99 µs (cache answered) "
+             "| Rete alone p50 µs | Python p50 µs | RSS engine MiB | RSS after 5,000 evaluations MiB |",
+             "|---|---|---|---|---|---|---|---|"]
+    for entry in cost:
+        if "error" in entry:
+            lines.append(f"| {entry['rules']:,} | failed | | | | | | |")
+            continue
+        us, rss = entry["us"], entry["rss_mib"]
+        lines.append(f"| {entry['rules']:,} | {entry['durable_rules']:,} / {entry['shards']} / {entry['groups']} | "
+                     f"{_fmt(entry['build_seconds'], 2)} | {_fmt(us['service']['p50'])} / {_fmt(us['service']['p99'])} "
+                     f"({_fmt(100 * entry['cache_hit_rate'], 0)}%) | {_fmt(us['rete']['p50'])} | "
+                     f"{_fmt(us['python']['p50'])} | {_fmt(rss['engine'])} | {_fmt(rss['warmed'] - rss['before'])} |")
+    return lines
 
 
 def update_readme(results: dict[str, Any], path: Path = README) -> None:

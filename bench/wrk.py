@@ -128,9 +128,10 @@ def unique_script(path: Path, route: str, bodies: Sequence[bytes], prefix: str) 
     return path
 
 
-def run(url: str, lua: Path, seconds: float, connections: int = CONNECTIONS) -> Result:
-    """One wrk run; raises when wrk fails or any request failed."""
-    command = ["wrk", f"-t{THREADS}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s",
+def run(url: str, lua: Path, seconds: float, connections: int = CONNECTIONS,
+        prefix: Sequence[str] = ()) -> Result:
+    """One wrk run (after `prefix`, e.g. a taskset command); raises when wrk fails or any request failed."""
+    command = [*prefix, "wrk", f"-t{THREADS}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s",
                "-s", str(lua), url]
     done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 120)
     line = next((line for line in done.stdout.splitlines() if line.startswith(MARK)), None)

@@ -267,7 +267,16 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             if exported is None:
                 return 2
             print(f"replaying {exported} events recorded in the ledger", file=sys.stderr)
-        summary = run(events, Path(args.baseline), Path(args.candidate), workers=args.workers, top=args.top)
+        if args.ray:
+            try:
+                from .authoring import rayreplay
+            except ImportError:
+                print("--ray needs the `ray` extra: pip install 'service-recovery[ray]'", file=sys.stderr)
+                return 2
+            summary = rayreplay.run(events, Path(args.baseline), Path(args.candidate), actors=args.workers,
+                                    top=args.top)
+        else:
+            summary = run(events, Path(args.baseline), Path(args.candidate), workers=args.workers, top=args.top)
     json_path, html_path = write_reports(summary, Path(args.out))
     print(f"{summary['events']} events, {summary['compared']} compared, {summary['changed']} decisions changed "
           f"({summary['changed_rate']:.1%}); invalid {summary['invalid']}")
@@ -431,6 +440,9 @@ def parser() -> argparse.ArgumentParser:
     simulate.add_argument("--out", default="simulation", help="directory for simulation.json and .html")
     simulate.add_argument("--workers", type=int, default=None, help="processes (default: one per CPU)")
     simulate.add_argument("--top", type=int, default=20, help="events listed per currency among top movers")
+    simulate.add_argument("--ray", action="store_true",
+                          help="replay on Ray Data (extra `ray`; RAY_ADDRESS names a cluster, else a local one "
+                               "starts); the events file may be JSONL or .parquet (columns line, event)")
     simulate.set_defaults(func=cmd_simulate)
 
     ledger = commands.add_parser("ledger", help="the ledger's database: migrate, prune, erase")

@@ -103,11 +103,19 @@ def test_the_ledger_part_measured_the_decision_path_with_the_ledger_on_and_off(q
 
 def test_every_target_is_reported_and_only_measured_ones_are_judged(quick: dict[str, Any]) -> None:
     statuses = {target["key"]: target["status"] for target in quick["targets"]}
-    assert set(statuses) == {"engine_shipped_vs_zen", "engine_1000_vs_zen", "decisions_vs_noop_rps_2w",
-                             "p99_at_half_ceiling_ms", "rss_growth_1m_mib", "ledger_sqlite_vs_off_rps",
-                             "ledger_postgresql_vs_off_rps", "ledger_outage_lost"}
-    assert statuses["engine_shipped_vs_zen"] in ("PASS", "MISS")
-    assert statuses["engine_1000_vs_zen"] in ("PASS", "MISS")
+    assert set(statuses) == {"engine_shipped_vs_python", "engine_1000_vs_python", "engine_shipped_vs_zen",
+                             "engine_1000_vs_zen", "decisions_vs_noop_rps_2w", "p99_at_half_ceiling_ms",
+                             "pinned_p99_at_half_ceiling_ms", "replay_events_per_s_1p",
+                             "replay_events_per_s_per_process_2p", "ray_replay_same_report", "rss_growth_1m_mib",
+                             "ledger_sqlite_vs_off_rps", "ledger_postgresql_vs_off_rps", "ledger_outage_lost"}
+    for key in ("engine_shipped_vs_python", "engine_1000_vs_python", "engine_shipped_vs_zen", "engine_1000_vs_zen",
+                "replay_events_per_s_1p", "replay_events_per_s_per_process_2p"):
+        assert statuses[key] in ("PASS", "MISS"), key
+    # The quick run measures the pinned latency at a fixed rate (no wrk ceiling), replays in process and
+    # the cost at 10 rules, and runs no Ray.
+    assert quick["replay"]["in_process"]["same_report"] and quick["replay"]["growth"][0]["events"] == 1000
+    assert quick["cost"][0]["rules"] == 10 and quick["cost"][0]["rss_mib"]["engine"] > 0
+    assert statuses["ray_replay_same_report"] == "n/a"
     # The quick run sends no 1,000,000 decisions, runs no wrk and starts no PostgreSQL: those
     # targets are not judged.
     for key in ("decisions_vs_noop_rps_2w", "p99_at_half_ceiling_ms", "rss_growth_1m_mib", "ledger_sqlite_vs_off_rps",
