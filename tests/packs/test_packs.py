@@ -42,8 +42,40 @@ def test_a_composed_example_passes_its_cases(example: str, capsys: pytest.Captur
 
 
 def test_every_pack_named_by_the_issue_is_here() -> None:
-    assert len({pack for pack, _, _ in DECISIONS}) == len(PACKS)  # each is served and decides below
+    assert len({pack for pack, _, _ in DECISIONS}) == len(PACKS) == len(PROMISED)  # each is served below
     assert {"eu261", "eu_rail", "tau2_airline", "uk_delay_repay", "us_dot_refunds"} <= set(PACKS)
+
+
+# The failure types and facts integrators rely on (issue 13's table): each pack declares them so.
+PROMISED = {
+    "eu261": ({"flight_delay", "flight_cancellation", "denied_boarding"},
+              {"flight_distance_km": "number", "intra_eu": "boolean", "arrival_delay_minutes": "integer",
+               "cancellation_notice_days": "integer", "rerouted": "boolean",
+               "rerouted_arrival_delay_minutes": "integer", "extraordinary_circumstances": "boolean",
+               "passengers": "integer"}),
+    "eu_rail": ({"train_delay", "train_cancellation"}, {"arrival_delay_minutes": "integer", "force_majeure": "boolean"}),
+    "uk_delay_repay": ({"train_delay"}, {"delay_minutes": "integer", "ticket_type": "slug", "scheme": "slug"}),
+    "us_dot_refunds": ({"flight_cancellation", "flight_significant_change", "bag_delayed"},
+                       {"domestic": "boolean", "arrival_delay_minutes": "integer", "accepted_alternative": "boolean",
+                        "bag_fee": "money", "bag_delay_hours": "integer", "flight_duration_hours": "number"}),
+    "tau2_airline": ({"flight_cancellation", "flight_delay"},
+                     {"membership": "slug", "travel_insurance": "boolean", "cabin": "slug", "passengers": "integer",
+                      "compensation_requested": "boolean", "reservation_changed_or_cancelled": "boolean"}),
+}
+SLUGS = {("uk_delay_repay", "ticket_type"): ["single", "return"], ("uk_delay_repay", "scheme"): ["dr15", "dr30"],
+         ("tau2_airline", "membership"): ["regular", "silver", "gold"],
+         ("tau2_airline", "cabin"): ["basic_economy", "economy", "business"]}
+
+
+@pytest.mark.parametrize("name", sorted(PROMISED))
+def test_the_pack_declares_the_promised_failure_types_and_facts(name: str) -> None:
+    ruleset = load_dir(RULES / "packs" / name)
+    types, facts = PROMISED[name]
+    assert set(ruleset.catalogues.failure_types) == types
+    assert {fact: ruleset.facts[fact].type for fact in facts if fact in ruleset.facts} == facts
+    for (pack, fact), values in SLUGS.items():
+        if pack == name:
+            assert ruleset.facts[fact].values == values
 
 
 @pytest.fixture(scope="module")
