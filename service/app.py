@@ -13,7 +13,7 @@ from typing import Any, AsyncIterator
 from fastapi import FastAPI
 from starlette.routing import Route
 
-from . import __version__, apidocs, console, metrics, openapi, pod, problems
+from . import __version__, apidocs, console, cors, metrics, openapi, pod, problems
 from .api import bench, decisions, erasures, health, outcomes, reports, ruleset, simulations, webhooks
 from .api.body import BodyLimit
 from .api.observe import Observe
@@ -137,6 +137,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, limit_for=limit_for)
     app.add_middleware(ApiKeys, keys=keys, limiter=RateLimiter(settings.rate_limit_per_minute),
                        failures=FailureLimiter(settings.auth_failures_per_minute))
+    cors.install(app, settings.cors_origin_list())
     app.add_middleware(Observe, digest=lambda: registry.current.digest if registry.current else None)
     app.openapi = functools.partial(openapi.build, app)  # type: ignore[method-assign]
     return app

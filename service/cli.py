@@ -141,7 +141,7 @@ def cmd_mcp(args: argparse.Namespace) -> int:
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         settings = load_settings()
-        caller = stdio_caller(settings.key_store(), os.environ.get("RECOVERY_MCP_API_KEY"))
+        caller = stdio_caller(settings.key_store(), settings.mcp_api_key or None)
     except (ConfigError, StdioRefused, ValueError) as exc:
         print(f"recovery mcp: {exc}", file=sys.stderr)
         return 2
@@ -177,6 +177,12 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
 
     directory = _rules_dir(args.directory)
     report = check_dir(directory)
+    if args.format != "text":
+        from .authoring.formats import as_json, as_sarif
+
+        document = as_json(report, directory) if args.format == "json" else as_sarif(report, directory)
+        sys.stdout.buffer.write(orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n")
+        return 1 if report.errors else 0
     for finding in report.findings:
         print(finding.render())
     rules = len(report.ruleset.rules) if report.ruleset else 0
@@ -400,6 +406,8 @@ def parser() -> argparse.ArgumentParser:
     rules_commands = rules.add_subparsers(dest="rules_command", required=True, metavar="TOOL")
     check = rules_commands.add_parser("check", help="validate and lint a rules directory")
     check.add_argument("directory", nargs="?", help="rules directory (default: the shipped rules)")
+    check.add_argument("--format", choices=("text", "json", "sarif"), default="text",
+                       help="text (default), json, or sarif (SARIF 2.1.0 for code-scanning annotations)")
     check.set_defaults(func=cmd_rules_check)
     test = rules_commands.add_parser("test", help="run case tables and invariants, report rule coverage")
     test.add_argument("directory", nargs="?", help="rules directory (default: the shipped rules)")

@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from .. import strictjson
 from ..engine.registry import Snapshot, load_snapshot
 from ..models import FailureEvent, event_from_json
-from ..recovery.decide import EventRejected, decide
+from ..recovery.decide import EventRejected, outcome_summary
 
 CHUNK = 500
 SEGMENTS = ("tier", "failure_type", "root_cause")
@@ -51,7 +51,9 @@ class Comparer:
         except ValidationError as exc:
             message = exc.errors(include_url=False)[0]
             return (line, "invalid", f"{'.'.join(map(str, message['loc']))}: {message['msg']}")
-        before, after = (_decide(snapshot, event) for snapshot in (self.baseline, self.candidate))
+        before = _decide(self.baseline, event)
+        # One revision decides an event one way: the same rules on both sides are decided once.
+        after = before if self.candidate.digest == self.baseline.digest else _decide(self.candidate, event)
         if before is None or after is None:
             return (line, "rejected", "baseline" if before is None else "candidate")
         changed = any(before[key] != after[key] for key in COMPARED_KEYS)
@@ -82,8 +84,10 @@ def _init(baseline: str, candidate: str) -> None:
 
 
 def _decide(snapshot: Snapshot, event: FailureEvent) -> dict[str, Any] | None:
+    """What the snapshot decides, as far as the report reads it (`outcome_summary`: the same parts as the
+    full decision, without the messages and ids no report shows)."""
     try:
-        return decide(snapshot, event)
+        return outcome_summary(snapshot, event)
     except EventRejected:
         return None
 

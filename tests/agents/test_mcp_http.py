@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 from decimal import Decimal
 from typing import Any
 
@@ -13,6 +14,7 @@ from mcp import Client, MCPError
 
 from service.agents.tools import TOOLS
 from service.models import FailureEvent
+from service.openapi import defaults_described
 from tests.agents.helpers import DOUBLE_CHARGE, LATE, http_client, over_http, structured
 from tests.conftest import API_KEY
 from tests.support import Server
@@ -36,7 +38,9 @@ def test_the_event_schema_is_the_openapi_one(secured_server: Server) -> None:
     """The tools' event argument is described by the same model as POST /v1/decisions' body."""
     openapi = httpx.get(secured_server.url + "/openapi.json").json()
     tool_defs = {"$defs": TOOLS["recommend_recovery"].arguments.model_json_schema(by_alias=True)["$defs"]}
-    rendered = str(tool_defs["$defs"]["FailureEvent"]).replace("#/$defs/", "#/components/schemas/")
+    # the OpenAPI document says request defaults in words (for code generators); otherwise the same
+    described = defaults_described(copy.deepcopy(tool_defs["$defs"]["FailureEvent"]))
+    rendered = str(described).replace("#/$defs/", "#/components/schemas/")
     assert rendered == str(openapi["components"]["schemas"]["FailureEvent"])
 
 
