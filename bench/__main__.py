@@ -43,12 +43,14 @@ def run(quick: bool, tmp: Path, skip_http: bool, budget: float) -> dict[str, Any
     directories = [("shipped", SHIPPED)] + [
         (f"generated-{size}", rulesets.write(tmp / f"rules-{size}", size)) for size in SIZES]
     results["engines"] = []
+    warm_up = events.bodies(2_000 if quick else engines.WARM_UP, seed=3)
     for name, directory in directories:
-        entry = engines.compare(name, directory, bodies, rounds)
+        entry = engines.compare(name, directory, bodies, rounds, warm_up)
         results["engines"].append(entry)
         us = entry["us"]
         _log(f"  {name}: {entry['rules']} rules, {entry['matches_per_event']['mean']} matches/event; p50 µs "
-             f"service {us['service']['p50']}, zen {us['zen']['p50']} (own figure {us['zen_core']['p50']}), "
+             f"service {us['service']['p50']} (cache answered {entry['cache']['hit_rate']:.1%}), "
+             f"rete {us['rete']['p50']}, zen {us['zen']['p50']} (own figure {us['zen_core']['p50']}), "
              f"python {us['python']['p50']}; agree: {entry['agree']}")
 
     _log("full decision in process")

@@ -11,6 +11,9 @@
     recovery ledger migrate             create or upgrade the ledger's tables (RECOVERY_LEDGER_URL)
     recovery ledger prune               delete records past RECOVERY_LEDGER_RETENTION_DAYS
     recovery ledger erase CUSTOMER_ID   delete one customer's records
+    recovery mcp                        serve the decision tools over MCP on stdio (desktop AI clients)
+    recovery tools --format openai|anthropic
+                                        the decision tools as strict function-calling schemas
     recovery sample-events              write a realistic sample of events as JSONL
     recovery openapi [--write]          print or rewrite openapi/openapi.json
     recovery schema [--write]           print or rewrite rules/schema.json
@@ -125,6 +128,48 @@ def cmd_decide(args: argparse.Namespace) -> int:
         return 0
     print(orjson.dumps(problem.body(), option=orjson.OPT_INDENT_2).decode(), file=sys.stderr)
     return 1
+
+
+def cmd_mcp(args: argparse.Namespace) -> int:
+    """MCP over stdio: standard output carries the protocol, so every log line goes to standard error."""
+    import asyncio
+    import logging
+
+    from .agents.server import StdioRefused, serve_stdio, stdio_caller
+    from .engine.registry import Registry
+
+    logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = load_settings()
+        caller = stdio_caller(settings.key_store(), settings.mcp_api_key or None)
+    except (ConfigError, StdioRefused, ValueError) as exc:
+        print(f"recovery mcp: {exc}", file=sys.stderr)
+        return 2
+    registry = Registry(Path(args.rules) if args.rules else settings.rules_dir)
+    registry.reload()
+    if registry.current is None:
+        print(f"recovery mcp: the rules in {registry.directory} do not load; run `recovery rules check`",
+              file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(serve_stdio(registry, caller, settings.reload_interval_seconds, settings.reload_quiet_seconds))
+    finally:
+        registry.close()
+    return 0
+
+
+def cmd_tools(args: argparse.Namespace) -> int:
+    from .agents.functions import functions
+
+    snapshot = _load(args.rules)
+    if snapshot is None:
+        return 2
+    try:
+        document = functions(args.format, snapshot.ruleset)
+    finally:
+        snapshot.engine.close()
+    sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    return 0
 
 
 def cmd_rules_check(args: argparse.Namespace) -> int:
@@ -398,6 +443,16 @@ def parser() -> argparse.ArgumentParser:
         if name == "erase":
             tool.add_argument("customer_id", help="the customer id as the CRM sends it")
         tool.set_defaults(func=cmd_ledger)
+
+    mcp = commands.add_parser("mcp", help="serve the decision tools over MCP on stdio (for desktop AI clients)")
+    mcp.add_argument("--rules", help="rules directory (default: RECOVERY_RULES_DIR or the shipped rules)")
+    mcp.set_defaults(func=cmd_mcp)
+
+    tools = commands.add_parser("tools", help="print the decision tools as strict function-calling schemas")
+    tools.add_argument("--format", choices=["openai", "anthropic"], required=True,
+                       help="openai: Chat Completions tools; anthropic: Messages API tools")
+    tools.add_argument("--rules", help="rules directory whose facts the schemas name (default: the live one)")
+    tools.set_defaults(func=cmd_tools)
 
     sample = commands.add_parser("sample-events", help="write a realistic sample of failure events (JSONL)")
     sample.add_argument("--count", type=int, default=3000)

@@ -11,8 +11,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, WithJsonSchema,
-                      field_validator, model_validator)
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, GetJsonSchemaHandler, StrictBool, StrictInt,
+                      WithJsonSchema, field_validator, model_validator)
+from pydantic.json_schema import JsonSchemaValue
 
 from . import money, problems, strictjson
 
@@ -163,6 +164,17 @@ class _Out(BaseModel):
 
     model_config = ConfigDict(extra="allow", json_schema_serialization_defaults_required=True)
     absent: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        # In the model's own schema, so the OpenAPI document and the MCP tools' output schemas agree.
+        schema = handler(core_schema)
+        if handler.mode == "serialization" and cls.absent:
+            target = handler.resolve_ref_schema(schema)
+            target["required"] = [name for name in target.get("required", []) if name not in cls.absent]
+            for name in cls.absent:  # a `default` reads as "always sent" to code generators
+                target.get("properties", {}).get(name, {}).pop("default", None)
+        return schema
 
 
 class MoneyOut(_Out):
@@ -327,8 +339,16 @@ class HistoryOut(_Out):
     window_days: int
 
 
+class ProfileOut(_Out):
+    """The caller profile the decision was made under (its API key picked it); absent: the default limits."""
+
+    name: str
+    declared: bool
+    """False when the ruleset declares no such profile, so the default limits applied."""
+
+
 class Decision(_Out):
-    absent = frozenset({"history", "explain"})
+    absent = frozenset({"history", "explain", "profile"})
     decision_id: str = Field(pattern=r"^dec_[0-9a-f]{32}$")
     event_id: str | None
     ruleset: RulesetRef
@@ -349,6 +369,8 @@ class Decision(_Out):
     history: HistoryOut | None = None
     """Present when the ledger filled history fields the caller left out."""
     explain: dict[str, Any] | None = None
+    profile: ProfileOut | None = None
+    """Present when the caller's key picks a profile (e.g. `ai_agent`), which may need approval sooner."""
 
 
 class ProblemError(_Out):

@@ -9,7 +9,8 @@ Requests and responses have schemas of their own (`Money` in, `MoneyOut` out), s
 each can say what a generated client needs: a request field with a default is
 optional and carries no `default` keyword (code generators such as openapi-typescript
 read `default` as "always present"; the default is in its description instead), and
-a response field is required unless its model names it in `absent`. Every response
+a response field is required unless its model names it in `absent` (the models' own
+JSON Schemas say so, so the MCP tools' output schemas agree). Every response
 documents `X-Request-ID`, and 429 and 503 document `Retry-After`.
 """
 
@@ -26,7 +27,7 @@ from .api.erasures import ErasureIn
 from .api.outcomes import OutcomeIn
 from .api.simulations import SimulationRequest
 from . import examples
-from .models import BatchRequest, FailureEvent, Problem, _Out
+from .models import BatchRequest, FailureEvent, Problem
 from .problems import PROBLEM_JSON
 
 REQUEST_MODELS = (FailureEvent, BatchRequest, SimulationRequest, OutcomeIn, ErasureIn)
@@ -52,11 +53,10 @@ def build(app: FastAPI) -> dict[str, Any]:
         model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}", by_alias=True)
         defined = model_schema.pop("$defs", {})
         for name, part in [*defined.items(), (model.__name__, model_schema)]:
-            components[name] = _defaults_described(part)
+            components[name] = defaults_described(part)
     problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}", mode="serialization")
     components.update(problem.pop("$defs", {}))
     components["Problem"] = problem
-    _absent_not_required(components, _Out)
     for path_item in schema.get("paths", {}).values():
         for operation in path_item.values():
             error = operation.get("responses", {}).get("422")
@@ -73,7 +73,7 @@ def build(app: FastAPI) -> dict[str, Any]:
     return schema
 
 
-def _defaults_described(part: dict[str, Any]) -> dict[str, Any]:
+def defaults_described(part: dict[str, Any]) -> dict[str, Any]:
     """A request schema without `default` keywords on its properties; each default is said in words."""
     for prop in part.get("properties", {}).values():
         if "default" not in prop:
@@ -85,17 +85,6 @@ def _defaults_described(part: dict[str, Any]) -> dict[str, Any]:
         said = f"Default: `{shown}`."
         prop["description"] = f"{prop['description']} {said}" if prop.get("description") else said
     return part
-
-
-def _absent_not_required(components: dict[str, Any], base: type) -> None:
-    for model in base.__subclasses__():
-        found = components.get(model.__name__)
-        absent = getattr(model, "absent", frozenset())
-        if found is not None and absent:
-            found["required"] = [name for name in found.get("required", []) if name not in absent]
-            for name in absent:  # a `default` reads as "always sent" to code generators
-                found["properties"].get(name, {}).pop("default", None)
-        _absent_not_required(components, model)
 
 
 def _headers(operation: dict[str, Any]) -> None:

@@ -78,6 +78,10 @@ class Settings(BaseSettings, WebhookSettings):
     """Keys allowed to decide, simulate and reload the rules: `name:key` entries."""
     simulate_keys: str = ""
     """Keys allowed to decide and to run simulations (POST /v1/simulations): `name:key` entries."""
+    ai_agent_keys: str = ""
+    """Keys for AI support agents (`name:key,...`): the decide scope, and the ruleset's `ai_agent` profile."""
+    mcp_api_key: str = ""
+    """`recovery mcp` (stdio) only: the key its tools decide with when keys are configured."""
     api_keys_file: Path | None = None
     """A file (a mounted Secret) with more `name:key` entries for API_KEYS."""
     admin_keys_file: Path | None = None
@@ -187,7 +191,7 @@ class Settings(BaseSettings, WebhookSettings):
         from .auth import KeyStore
 
         return KeyStore.from_settings(self.api_keys, self.admin_keys, self.api_keys_file, self.admin_keys_file,
-                                      self.simulate_keys)
+                                      self.simulate_keys, self.ai_agent_keys)
 
     @field_validator("rules_dir")
     @classmethod

@@ -26,7 +26,8 @@ from pydantic import ValidationError
 from .. import strictjson
 from ..engine.registry import Snapshot, load_snapshot
 from ..models import FailureEvent, event_from_json
-from ..recovery.decide import EventRejected, decide
+from ..recovery.decide import EventRejected, outcome_summary
+from ..recovery.normalize import normalize
 
 CHUNK = 500
 SEGMENTS = ("tier", "failure_type", "root_cause")
@@ -53,7 +54,9 @@ class Comparer:
         except ValidationError as exc:
             message = exc.errors(include_url=False)[0]
             return (line, "invalid", f"{'.'.join(map(str, message['loc']))}: {message['msg']}")
-        before, after = (_decide(snapshot, event) for snapshot in (self.baseline, self.candidate))
+        before = _decide(self.baseline, event)
+        # One revision decides an event one way: the same rules on both sides are decided once.
+        after = before if self.candidate.digest == self.baseline.digest else _decide(self.candidate, event)
         if self.kept is not None:
             self.kept.append({"line": line, "baseline": before, "candidate": after})
         if before is None or after is None:
@@ -68,19 +71,27 @@ class Comparer:
                 before["approval"]["required"], after["approval"]["required"],
                 tuple(not before["justice"][d]["addressed"] for d in DIMENSIONS),
                 tuple(not after["justice"][d]["addressed"] for d in DIMENSIONS),
-                _owed(before), _owed(after), _moved(before, after))
+                _owed(before), _owed(after),
+                self._moved(event, before, after) if cost_b != cost_c else ((), (), ()))
+
+    def _moved(self, event: FailureEvent, before: dict[str, Any],
+               after: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+        """(components whose value changed, rules that fired only under the candidate, only under the
+        baseline), for a mover. The replay's summaries carry no rules, so both sides match once more here:
+        only for events whose cost moved."""
+        components = tuple(name for name in MIX_COMPONENTS if before["mix"].get(name) != after["mix"].get(name))
+        fired_b, fired_c = (_fired(snapshot, event) for snapshot in (self.baseline, self.candidate))
+        return (components, tuple(rule for rule in fired_c if rule not in fired_b),
+                tuple(rule for rule in fired_b if rule not in fired_c))
 
 
 MIX_COMPONENTS = ("refund", "credit", "discount", "replacement", "apology")
 
 
-def _moved(before: dict[str, Any], after: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
-    """(components whose value changed, rules that fired only under the candidate, only under the baseline)."""
-    components = tuple(name for name in MIX_COMPONENTS if before["mix"].get(name) != after["mix"].get(name))
-    fired_b = [rule["id"] for rule in before["rules_fired"]]
-    fired_c = [rule["id"] for rule in after["rules_fired"]]
-    return (components, tuple(rule for rule in fired_c if rule not in fired_b),
-            tuple(rule for rule in fired_b if rule not in fired_c))
+def _fired(snapshot: Snapshot, event: FailureEvent) -> list[str]:
+    """The ids of the rules that match the event, as a decision's `rules_fired` lists them."""
+    ruleset = snapshot.ruleset
+    return [ruleset.rules[index].id for index in snapshot.engine.match(normalize(event, ruleset))]
 
 
 def _owed(decision: dict[str, Any]) -> str:
@@ -98,8 +109,10 @@ def _init(baseline: str, candidate: str) -> None:
 
 
 def _decide(snapshot: Snapshot, event: FailureEvent) -> dict[str, Any] | None:
+    """What the snapshot decides, as far as the report reads it (`outcome_summary`: the same parts as the
+    full decision, without the messages and ids no report shows)."""
     try:
-        return decide(snapshot, event)
+        return outcome_summary(snapshot, event)
     except EventRejected:
         return None
 

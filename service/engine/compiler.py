@@ -30,6 +30,7 @@ from decimal import Decimal
 from typing import Any, Iterable
 
 from . import vocabulary as vocab
+from .classes import Classifier
 from .conditions import Atom
 from .loader import RuleDef, RulesetDef
 
@@ -62,6 +63,7 @@ class Program:
     shards: tuple[Shard, ...]
     keys: tuple[tuple[str, str], ...]  # (flat event path, fact key) for every field the rules test
     always: tuple[int, ...] = ()  # rules without conditions: they match every event, no engine needed
+    classifier: Classifier | None = None  # an event's class: events of one class match the same rules
 
     @property
     def rule_count(self) -> int:
@@ -180,4 +182,6 @@ def compile_ruleset(ruleset: RulesetDef) -> Program:
         shards.append(Shard(definition, names))
     paths = sorted({atom[0] for rule in ruleset.rules for term in rule.terms for atom in term},
                    key=lambda path: vocabulary.order.get(path, 999))
-    return Program(tuple(shards), tuple((path, engine_key(path, vocabulary)) for path in paths), always)
+    classifier = Classifier.of((rule.index, rule.terms) for rule in conditional)
+    return Program(tuple(shards), tuple((path, engine_key(path, vocabulary)) for path in paths), always,
+                   classifier)

@@ -19,6 +19,12 @@ tests/engine/test_hazards.py):
   the evaluation fails loudly instead of returning a partial match.
 - The binding holds the GIL; a lock per engine keeps threads from interleaving
   the assert / drain / retract steps of one session.
+
+The network decides each class of events once (`classes.py`: events the compiled tests
+cannot tell apart match the same rules, group of rules by group); its answer per group and
+class is kept in a bounded cache (oldest class out first, ~6 MiB at most) that lives and
+dies with this ruleset revision. An event with a class not seen before in some group goes
+through the network, which gives every group its share.
 """
 
 from __future__ import annotations
@@ -34,6 +40,13 @@ import orjson
 
 from .compiler import CATCH_ALL, Program
 
+#: Classes of events whose matches an engine keeps, over all its groups (~200 bytes each).
+CLASS_CACHE_SIZE = 32768
+#: The cache is judged every PROBE events: below MIN_HIT_RATE found in it, the next BYPASS events go
+#: straight to the network (when the rules cut the events into more classes than the cache holds).
+PROBE = 4096
+MIN_HIT_RATE = 0.5
+BYPASS = 65536
 _SID = "0"
 _FACT_ID = "e"
 _labels = itertools.count()
@@ -46,8 +59,19 @@ class EngineError(Exception):
 class Engine:
     """A compiled ruleset revision, built once when the rules load."""
 
-    def __init__(self, program: Program, label: str = "ruleset"):
+    def __init__(self, program: Program, label: str = "ruleset", cache_size: int = CLASS_CACHE_SIZE):
         self._lock = threading.Lock()
+        self._classifier = program.classifier if cache_size > 0 else None
+        self._groups = self._classifier.groups if self._classifier is not None else ()
+        self._caches: list[dict[Any, tuple[int, ...]]] = [{} for _ in self._groups]
+        self._per_group = max(256, cache_size // max(1, len(self._groups)))
+        self._lookup = self._classifier.lookup(self._caches) if self._classifier is not None else None
+        self._bypass = 0
+        self.cache_hits = 0    # in the current probe
+        self.cache_misses = 0
+        self.matches = 0       # since the engine was built: every match, and those the cache answered
+        self.answered = 0
+        self.probes: list[float] = []  # the share of events found in the cache, per probe (the last few)
         self._keys = program.keys
         self._always = program.always
         self._shards: list[tuple[int, dict[str, int]]] = []
@@ -76,6 +100,56 @@ class Engine:
 
     def match(self, flat: Mapping[str, Any]) -> list[int]:
         """Indexes of the rules whose condition holds for the flat event, ascending."""
+        self.matches += 1
+        lookup = self._lookup
+        if lookup is None or self._bypass:
+            return self._uncached(flat)
+        if self._closed:
+            raise EngineError("this ruleset revision has been retired")
+        matched, missing, keys = lookup(flat)
+        if missing is None:
+            self.cache_hits += 1
+            self.answered += 1
+        else:
+            self.cache_misses += 1
+            full = set(self.evaluate(flat))  # the Rete network decides; each group keeps its share
+            groups = self._groups
+            for number in missing:
+                cache = self._caches[number]
+                found = tuple(index for index in groups[number].rules if index in full)
+                if len(cache) >= self._per_group:
+                    try:
+                        del cache[next(iter(cache))]  # the oldest class out first
+                    except (KeyError, RuntimeError, StopIteration):
+                        pass  # another thread changed it meanwhile
+                cache[keys[number]] = found
+                matched += found
+        if self._always:
+            matched += self._always
+        matched.sort()
+        if self.cache_hits + self.cache_misses >= PROBE:
+            self._judge()
+        return matched
+
+    def _uncached(self, flat: Mapping[str, Any]) -> list[int]:
+        if self._bypass:
+            self._bypass -= 1
+            if not self._bypass:  # probe again: traffic may have changed
+                for cache in self._caches:
+                    cache.clear()
+        return self.evaluate(flat)
+
+    def _judge(self) -> None:
+        """After a probe of `PROBE` events: keep caching when most events were found in it, else go
+        straight to the network for the next `BYPASS` events (the lookups would only add to its cost)."""
+        hits, self.cache_hits, self.cache_misses = self.cache_hits, 0, 0
+        self.probes.append(round(hits / PROBE, 3))
+        del self.probes[:-8]
+        if hits < PROBE * MIN_HIT_RATE:
+            self._bypass = BYPASS
+
+    def evaluate(self, flat: Mapping[str, Any]) -> list[int]:
+        """The Rete network's match for the flat event, never from the cache."""
         fact = self.fact(flat)
         matched: set[int] = set(self._always)
         with self._lock:
@@ -123,6 +197,8 @@ class Engine:
             if self._closed:
                 return
             self._closed = True
+            for cache in self._caches:
+                cache.clear()
             shards, self._shards = self._shards, []
             for handle, _ in shards:
                 self._reset(handle)

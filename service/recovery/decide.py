@@ -29,18 +29,28 @@ from .combine import DEFAULT_REASONS, ORDER_OF_OPERATIONS, Outcome, combine, sho
 from .messages import renderer
 from .normalize import EventRejected, Flat, decision_currency, normalize
 
-__all__ = ["EventRejected", "decide", "decide_bytes", "decision_id"]
+__all__ = ["EventRejected", "SUMMARY_KEYS", "decide", "decide_bytes", "decision_id", "outcome_summary"]
+
+#: The parts of a decision `outcome_summary()` gives: what was decided, without messages or ids.
+SUMMARY_KEYS = ("mix", "estimated_cost", "justice", "approval", "process_recovery", "costs")
 
 
-def decision_id(flat: Flat, digest: str) -> str:
+def decision_id(flat: Flat, digest: str, profile: str | None = None) -> str:
     """Derived from the normalised event (every field it carries, defaults filled in, amounts
-    written with the currency's places) and the ruleset digest."""
+    written with the currency's places), the ruleset digest, and the caller's profile when
+    there is one (the same event asked under another profile is another decision)."""
     canonical = orjson.dumps(flat, option=orjson.OPT_SORT_KEYS, default=str)
-    return "dec_" + hashlib.sha256(digest.encode() + b"\n" + canonical).hexdigest()[:32]
+    salt = b"" if profile is None else b"\nprofile:" + profile.encode()
+    return "dec_" + hashlib.sha256(digest.encode() + salt + b"\n" + canonical).hexdigest()[:32]
 
 
-def decide(snapshot: Snapshot, event: FailureEvent, *, explain: bool = False) -> dict[str, Any]:
+def decide(snapshot: Snapshot, event: FailureEvent, *, explain: bool = False,
+           profile: str | None = None) -> dict[str, Any]:
+    """The decision; `profile` is the caller's profile (picked by its API key), None for the default
+    limits. A profile the ruleset does not declare changes nothing but is still reported."""
     ruleset = snapshot.ruleset
+    declared = ruleset.profiles.get(profile) if profile is not None else None
+    limits = (profile, declared) if profile is not None and declared is not None else None
     flat = normalize(event, ruleset)
     matched = snapshot.engine.match(flat)
     currency = decision_currency(event)
@@ -58,23 +68,52 @@ def decide(snapshot: Snapshot, event: FailureEvent, *, explain: bool = False) ->
             if alternative is recommended:
                 unassessed = unassessed + extra_unassessed
             merged = sorted(common + extra, key=lambda rule: rule.index)
-            outcome = combine(ruleset, flat, merged, basis, owed + extra_owed)
+            outcome = combine(ruleset, flat, merged, basis, owed + extra_owed, limits)
             outcomes.append((alternative, outcome, alternative is recommended and answers))
         chosen = next(outcome for alternative, outcome, _ in outcomes if alternative is recommended)
     else:
-        chosen = combine(ruleset, flat, common, basis, owed)
+        chosen = combine(ruleset, flat, common, basis, owed, limits)
     options_out = {id(outcome): _option(outcome) for _, outcome, _ in outcomes}
     chosen_option = options_out.get(id(chosen)) or _option(chosen)
     body = render(snapshot, event, flat, chosen, rules, chosen_option)
+    if profile is not None:
+        body["decision_id"] = decision_id(flat, ruleset.digest, profile)
     body["not_assessed"] = unassessed
     body["alternatives"] = [
         {"id": alternative.id, "description": alternative.description, "recommended": outcome is chosen,
          "answers_request": answered, **options_out[id(outcome)]}
         for alternative, outcome, answered in outcomes]
+    if profile is not None:
+        body["profile"] = {"name": profile, "declared": declared is not None}
     body["messages"] = renderer(ruleset).render(body, flat)
     if explain:
         body["explain"] = explanation(snapshot, flat, matched, chosen, outcomes)
     return body
+
+
+def outcome_summary(snapshot: Snapshot, event: FailureEvent) -> dict[str, Any]:
+    """`SUMMARY_KEYS` of `decide()`'s body, equal to them, for replays that compare what two rulesets decide
+    (`recovery simulate`): only the recommended option is combined, and nothing is rendered that no summary
+    reads (messages, the decision id, the other options, the rules fired)."""
+    ruleset = snapshot.ruleset
+    flat = normalize(event, ruleset)
+    matched = snapshot.engine.match(flat)
+    basis = Basis.of(flat, decision_currency(event))
+    common, options = alternatives_module.split([ruleset.rules[index] for index in matched])
+    owed, _ = owed_module.lines(common, basis)
+    offered = alternatives_module.offered(ruleset, options)
+    if offered:
+        recommended, _ = alternatives_module.recommend(offered, flat.get("context.customer_request"))
+        extra = options[recommended.id]
+        extra_owed, _ = owed_module.lines(extra, basis)
+        merged = sorted(common + extra, key=lambda rule: rule.index)
+        chosen = combine(ruleset, flat, merged, basis, owed + extra_owed)
+    else:
+        chosen = combine(ruleset, flat, common, basis, owed)
+    option = _option(chosen)
+    return {"mix": option["mix"], "estimated_cost": option["estimated_cost"], "justice": _justice(chosen, option),
+            "approval": option["approval"], "process_recovery": {"root_cause_review": chosen.root_cause_review},
+            "costs": option["costs"]}
 
 
 def decide_bytes(snapshot: Snapshot, event: FailureEvent, *, explain: bool = False) -> bytes:
@@ -144,6 +183,23 @@ def _option(out: Outcome) -> dict[str, Any]:
 def render(snapshot: Snapshot, event: FailureEvent, flat: Flat, out: Outcome, rules: list[Any],
            option: dict[str, Any]) -> dict[str, Any]:
     ruleset = snapshot.ruleset
+    return {
+        "decision_id": decision_id(flat, ruleset.digest),
+        "event_id": event.event_id,
+        "ruleset": {"name": ruleset.meta.name, "version": ruleset.meta.version, "digest": ruleset.digest},
+        "mix": option["mix"],
+        "estimated_cost": option["estimated_cost"],
+        "justice": _justice(out, option),
+        "approval": option["approval"],
+        "process_recovery": {"root_cause_review": out.root_cause_review},
+        "rules_fired": [{"id": rule.id, "description": rule.description} for rule in rules],
+        "limits_applied": out.limits_applied,
+        "owed": option["owed"],
+        "costs": option["costs"],
+    }
+
+
+def _justice(out: Outcome, option: dict[str, Any]) -> dict[str, Any]:
     currency = out.currency
     mix = option["mix"]
     distributive_by = [name for name in ("refund", "credit", "discount", "replacement") if mix[name] is not None]
@@ -163,21 +219,7 @@ def render(snapshot: Snapshot, event: FailureEvent, flat: Flat, out: Outcome, ru
     interactional: dict[str, Any] = {"addressed": bool(interactional_by), "by": interactional_by}
     if not interactional_by:
         interactional["reason"] = out.unaddressed.get("interactional", DEFAULT_REASONS["interactional"])
-
-    return {
-        "decision_id": decision_id(flat, ruleset.digest),
-        "event_id": event.event_id,
-        "ruleset": {"name": ruleset.meta.name, "version": ruleset.meta.version, "digest": ruleset.digest},
-        "mix": mix,
-        "estimated_cost": option["estimated_cost"],
-        "justice": {"distributive": distributive, "procedural": procedural, "interactional": interactional},
-        "approval": option["approval"],
-        "process_recovery": {"root_cause_review": out.root_cause_review},
-        "rules_fired": [{"id": rule.id, "description": rule.description} for rule in rules],
-        "limits_applied": out.limits_applied,
-        "owed": option["owed"],
-        "costs": option["costs"],
-    }
+    return {"distributive": distributive, "procedural": procedural, "interactional": interactional}
 
 
 def _jsonable(value: Any) -> Any:

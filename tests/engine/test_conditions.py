@@ -94,7 +94,7 @@ def build(whens: list[dict[str, Any]]):  # type: ignore[no-untyped-def]
         if all(f.code == "never-fires" for f in getattr(exc, "findings", [])):
             return None, None
         raise
-    return ruleset, Engine(compiler.compile_ruleset(ruleset))
+    return ruleset, Engine(compiler.compile_ruleset(ruleset), cache_size=0)
 
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))

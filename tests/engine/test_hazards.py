@@ -35,7 +35,7 @@ def engine_for(rules):
                   then=rule.get("then", {"explanation": True})) for rule in rules]
     ruleset = load_sources({"ruleset.yaml": HEADER.encode(),
                             "rules.yaml": yaml.safe_dump({"rules": rules}).encode()})
-    return ruleset, Engine(compiler.compile_ruleset(ruleset))
+    return ruleset, Engine(compiler.compile_ruleset(ruleset), cache_size=0)
 
 def event(**extra):
     flat = {"failure.root_cause": "provider", "failure.category": "outcome", "failure.kind": "time",
