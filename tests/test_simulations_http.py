@@ -80,3 +80,14 @@ def test_problem_titles_say_what_was_invalid(client: httpx.Client) -> None:
     malformed = client.post("/v1/simulations", json={"candidate": {}}).json()
     assert malformed["title"] == "Invalid simulation" and malformed["code"] == "invalid-simulation"
     assert client.post("/v1/decisions?explain=maybe", json=CONTRACT_EXAMPLE).json()["title"] == "Invalid request"
+
+
+def test_decisions_are_whole_decisions_under_both_rulesets(client: httpx.Client) -> None:
+    from tests.test_decisions_http import CONTRACT_EXAMPLE
+
+    live = client.post("/v1/decisions", json=CONTRACT_EXAMPLE).json()
+    summary = client.post("/v1/simulations", json={"candidate": {"files": {}}, "decisions": True,
+                                                    "events": [CONTRACT_EXAMPLE]}).json()
+    assert summary["decisions"][0]["line"] == 1
+    assert summary["decisions"][0]["baseline"] == live  # what POST /v1/decisions answers, byte for byte
+    assert summary["decisions"][0]["candidate"] == live  # no file changed: the same decision

@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from .. import strictjson
 from ..engine.registry import Snapshot, load_snapshot
 from ..models import FailureEvent, event_from_json
-from ..recovery.decide import EventRejected, outcome_summary
+from ..recovery.decide import EventRejected, decide, outcome_summary
 from ..recovery.normalize import normalize
 
 CHUNK = 500
@@ -57,8 +57,9 @@ class Comparer:
         before = _decide(self.baseline, event)
         # One revision decides an event one way: the same rules on both sides are decided once.
         after = before if self.candidate.digest == self.baseline.digest else _decide(self.candidate, event)
-        if self.kept is not None:
-            self.kept.append({"line": line, "baseline": before, "candidate": after})
+        if self.kept is not None:  # whole decisions (a few events: a case tried against a candidate)
+            self.kept.append({"line": line, "baseline": _whole(self.baseline, event),
+                              "candidate": _whole(self.candidate, event)})
         if before is None or after is None:
             return (line, "rejected", "baseline" if before is None else "candidate")
         changed = any(before[key] != after[key] for key in COMPARED_KEYS)
@@ -113,6 +114,14 @@ def _decide(snapshot: Snapshot, event: FailureEvent) -> dict[str, Any] | None:
     full decision, without the messages and ids no report shows)."""
     try:
         return outcome_summary(snapshot, event)
+    except EventRejected:
+        return None
+
+
+def _whole(snapshot: Snapshot, event: FailureEvent) -> dict[str, Any] | None:
+    """The decision as POST /v1/decisions would answer it, or None when the ruleset refuses the event."""
+    try:
+        return decide(snapshot, event)
     except EventRejected:
         return None
 
