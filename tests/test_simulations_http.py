@@ -51,6 +51,7 @@ def test_a_broken_candidate_is_a_422_with_findings(client: httpx.Client) -> None
     {"candidate": {"directory": "nowhere"}},
     {"candidate": {"files": {"a.yaml": "x"}}, "events": []},
     {"candidate": {"files": {"a.yaml": "x"}}, "decisions": True},  # decisions need the request's events
+    {"candidate": {"files": {"a.yaml": "x"}}, "decisions": 0, "events": [{}]},  # a boolean, not a number
     {"candidate": {"files": {"a.yaml": "x"}}, "decisions": True, "events": [{"failure": {}}] * 21},
 ])
 def test_bad_requests_are_422(client: httpx.Client, body: dict) -> None:  # type: ignore[type-arg]
