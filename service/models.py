@@ -12,7 +12,9 @@ from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, GetJsonSchemaHandler, StrictBool, StrictInt,
-                      WithJsonSchema, field_validator, model_validator)
+                      ValidationError, ValidatorFunctionWrapHandler, WithJsonSchema, WrapValidator, field_validator,
+                      model_validator)
+from pydantic_core import PydanticCustomError
 from pydantic.json_schema import JsonSchemaValue
 
 from . import money, problems, strictjson
@@ -111,10 +113,25 @@ class Context(_In):
         return sorted(values)
 
 
+def _one_fact_error(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """A fact that fits none of the shapes is one error at the fact, not one per shape tried
+    (`facts.downtime_hours.bool: Input should be a valid boolean (and 4 more)`)."""
+    if isinstance(value, dict):  # money: its own errors name the part (`facts.stake.amount`)
+        return Money.model_validate(value)
+    try:
+        return handler(value)
+    except ValidationError:
+        raise PydanticCustomError(
+            "fact_value", "a fact is true or false, a whole number within ±2^53, a number within ±{limit}, "
+            "text of at most 2,000 characters, or money as {{amount, currency}}; the ruleset declares its type "
+            "(GET /v1/ruleset)", {"limit": f"{money.MAX_AMOUNT:,}"}) from None
+
+
 FactValue = Annotated[
     StrictBool | Annotated[StrictInt, Field(ge=-2**53, le=2**53)]
     | Annotated[Decimal, Field(allow_inf_nan=False, ge=-money.MAX_AMOUNT, le=money.MAX_AMOUNT)]
     | Annotated[str, Field(max_length=2000)] | Money,
+    WrapValidator(_one_fact_error),
     Field(description="a value of the type the ruleset declares for the fact (GET /v1/ruleset lists them): "
                       "integer, number, boolean, slug, text, or money as {amount, currency}")]
 
