@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import time
 from pathlib import Path
 
 import httpx
@@ -19,6 +20,7 @@ from tests.test_reload import copy_rules, eventually
 PROMTOOL = ROOT / ".tools" / "bin" / "promtool"
 FAST = {"RECOVERY_RELOAD_INTERVAL_SECONDS": "0.2", "RECOVERY_RELOAD_QUIET_SECONDS": "0"}
 EVENT = (ROOT / "samples" / "event.json").read_bytes()
+ROUTES = ["/console/{path}", "/docs/ui/{path}", "/metrics", "/v1/decisions"]
 
 
 def promtool_check(text: str) -> subprocess.CompletedProcess[str]:
@@ -38,7 +40,15 @@ def scraped(client: httpx.Client) -> str:
     assert client.post("/v1/decisions", content=EVENT, headers={"content-type": "application/json"}).status_code == 200
     for path in ("/console/", "/console/js/api.js", "/docs/ui/swagger-ui.css", "/metrics"):
         assert client.get(path).status_code == 200
-    return client.get("/metrics").text
+    # A request is counted once its response has gone out, so the next request may overtake it: scrape
+    # until every route above shows (bounded).
+    deadline = time.monotonic() + 10
+    while True:
+        text = client.get("/metrics").text
+        if all(metric(text, "recovery_http_requests_total", route=route) for route in ROUTES) or \
+                time.monotonic() > deadline:
+            return text
+        time.sleep(0.1)
 
 
 def test_promtool_finds_no_problem(scraped: str) -> None:
@@ -65,7 +75,7 @@ def test_latencies_are_duration_seconds_histograms(scraped: str, name: str) -> N
     assert metric(scraped, name + "_count") >= 1
 
 
-@pytest.mark.parametrize("route", ["/console/{path}", "/docs/ui/{path}", "/metrics", "/v1/decisions"])
+@pytest.mark.parametrize("route", ROUTES)
 def test_routes_are_labelled_by_their_template(scraped: str, route: str) -> None:
     assert metric(scraped, "recovery_http_requests_total", route=route, status="200") >= 1
 

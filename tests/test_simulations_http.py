@@ -51,6 +51,7 @@ def test_a_broken_candidate_is_a_422_with_findings(client: httpx.Client) -> None
     {"candidate": {"directory": "nowhere"}},
     {"candidate": {"files": {"a.yaml": "x"}}, "events": []},
     {"candidate": {"files": {"a.yaml": "x"}}, "decisions": True},  # decisions need the request's events
+    {"candidate": {"files": {"a.yaml": "x"}}, "decisions": 0, "events": [{}]},  # a boolean, not a number
     {"candidate": {"files": {"a.yaml": "x"}}, "decisions": True, "events": [{"failure": {}}] * 21},
 ])
 def test_bad_requests_are_422(client: httpx.Client, body: dict) -> None:  # type: ignore[type-arg]
@@ -80,3 +81,14 @@ def test_problem_titles_say_what_was_invalid(client: httpx.Client) -> None:
     malformed = client.post("/v1/simulations", json={"candidate": {}}).json()
     assert malformed["title"] == "Invalid simulation" and malformed["code"] == "invalid-simulation"
     assert client.post("/v1/decisions?explain=maybe", json=CONTRACT_EXAMPLE).json()["title"] == "Invalid request"
+
+
+def test_decisions_are_whole_decisions_under_both_rulesets(client: httpx.Client) -> None:
+    from tests.test_decisions_http import CONTRACT_EXAMPLE
+
+    live = client.post("/v1/decisions", json=CONTRACT_EXAMPLE).json()
+    summary = client.post("/v1/simulations", json={"candidate": {"files": {}}, "decisions": True,
+                                                    "events": [CONTRACT_EXAMPLE]}).json()
+    assert summary["decisions"][0]["line"] == 1
+    assert summary["decisions"][0]["baseline"] == live  # what POST /v1/decisions answers, byte for byte
+    assert summary["decisions"][0]["candidate"] == live  # no file changed: the same decision

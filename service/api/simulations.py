@@ -22,7 +22,7 @@ from typing import Any, Literal, Mapping
 
 import orjson
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, model_validator
 from starlette.responses import Response
 
 from .. import strictjson
@@ -66,7 +66,7 @@ class SimulationRequest(BaseModel):
     candidate: Candidate
     events: list[dict[str, Any]] | None = Field(default=None, min_length=1, max_length=MAX_EVENTS)
     """Failure events to replay; the shipped sample when left out."""
-    decisions: bool = False
+    decisions: StrictBool = False
     """Also answer each event's decision under both rulesets (`decisions`: line, baseline, candidate), to try a
     case against a candidate side by side; with at most MAX_DECIDED events, which the request must bring."""
 

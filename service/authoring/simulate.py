@@ -27,6 +27,7 @@ from .. import strictjson
 from ..engine.registry import Snapshot, load_snapshot
 from ..models import FailureEvent, event_from_json
 from ..recovery.decide import EventRejected, decide, outcome_summary
+from ..recovery.normalize import normalize
 
 CHUNK = 500
 SEGMENTS = ("tier", "failure_type", "root_cause")
@@ -56,9 +57,9 @@ class Comparer:
         before = _decide(self.baseline, event)
         # One revision decides an event one way: the same rules on both sides are decided once.
         after = before if self.candidate.digest == self.baseline.digest else _decide(self.candidate, event)
-        if self.kept is not None:  # a few events, shown whole side by side
-            self.kept.append({"line": line, "baseline": _full(self.baseline, event),
-                              "candidate": _full(self.candidate, event)})
+        if self.kept is not None:  # whole decisions (a few events: a case tried against a candidate)
+            self.kept.append({"line": line, "baseline": _whole(self.baseline, event),
+                              "candidate": _whole(self.candidate, event)})
         if before is None or after is None:
             return (line, "rejected", "baseline" if before is None else "candidate")
         changed = any(before[key] != after[key] for key in COMPARED_KEYS)
@@ -71,28 +72,27 @@ class Comparer:
                 before["approval"]["required"], after["approval"]["required"],
                 tuple(not before["justice"][d]["addressed"] for d in DIMENSIONS),
                 tuple(not after["justice"][d]["addressed"] for d in DIMENSIONS),
-                _owed(before), _owed(after), self.moved(event, before, after) if changed else ((), (), ()))
+                _owed(before), _owed(after),
+                self._moved(event, before, after) if cost_b != cost_c else ((), (), ()))
 
-    def moved(self, event: FailureEvent, before: dict[str, Any],
-              after: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
-        """What moved a changed event: the summaries' components, and the rules fired from the full
-        decisions (decided again only for the events that changed, which the movers list)."""
-        full_b, full_c = _full(self.baseline, event), _full(self.candidate, event)
-        assert full_b is not None and full_c is not None  # both decided the summaries
-        return _moved(before, after, full_b["rules_fired"], full_c["rules_fired"])
+    def _moved(self, event: FailureEvent, before: dict[str, Any],
+               after: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+        """(components whose value changed, rules that fired only under the candidate, only under the
+        baseline), for a mover. The replay's summaries carry no rules, so both sides match once more here:
+        only for events whose cost moved."""
+        components = tuple(name for name in MIX_COMPONENTS if before["mix"].get(name) != after["mix"].get(name))
+        fired_b, fired_c = (_fired(snapshot, event) for snapshot in (self.baseline, self.candidate))
+        return (components, tuple(rule for rule in fired_c if rule not in fired_b),
+                tuple(rule for rule in fired_b if rule not in fired_c))
 
 
 MIX_COMPONENTS = ("refund", "credit", "discount", "replacement", "apology")
 
 
-def _moved(before: dict[str, Any], after: dict[str, Any], rules_b: list[dict[str, Any]],
-           rules_c: list[dict[str, Any]]) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
-    """(components whose value changed, rules that fired only under the candidate, only under the baseline)."""
-    components = tuple(name for name in MIX_COMPONENTS if before["mix"].get(name) != after["mix"].get(name))
-    fired_b = [rule["id"] for rule in rules_b]
-    fired_c = [rule["id"] for rule in rules_c]
-    return (components, tuple(rule for rule in fired_c if rule not in fired_b),
-            tuple(rule for rule in fired_b if rule not in fired_c))
+def _fired(snapshot: Snapshot, event: FailureEvent) -> list[str]:
+    """The ids of the rules that match the event, as a decision's `rules_fired` lists them."""
+    ruleset = snapshot.ruleset
+    return [ruleset.rules[index].id for index in snapshot.engine.match(normalize(event, ruleset))]
 
 
 def _owed(decision: dict[str, Any]) -> str:
@@ -109,19 +109,19 @@ def _init(baseline: str, candidate: str) -> None:
     _comparer = Comparer(load_snapshot(baseline), load_snapshot(candidate))
 
 
-def _full(snapshot: Snapshot, event: FailureEvent) -> dict[str, Any] | None:
-    """The whole decision, as `POST /v1/decisions` answers it."""
-    try:
-        return decide(snapshot, event)
-    except EventRejected:
-        return None
-
-
 def _decide(snapshot: Snapshot, event: FailureEvent) -> dict[str, Any] | None:
     """What the snapshot decides, as far as the report reads it (`outcome_summary`: the same parts as the
     full decision, without the messages and ids no report shows)."""
     try:
         return outcome_summary(snapshot, event)
+    except EventRejected:
+        return None
+
+
+def _whole(snapshot: Snapshot, event: FailureEvent) -> dict[str, Any] | None:
+    """The decision as POST /v1/decisions would answer it, or None when the ruleset refuses the event."""
+    try:
+        return decide(snapshot, event)
     except EventRejected:
         return None
 

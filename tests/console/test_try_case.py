@@ -203,6 +203,9 @@ def test_a_case_is_decided_under_a_candidate_side_by_side(page: Page, console_se
 
     expect(page.locator("#estimated-cost")).to_have_text("17.00 EUR")  # the live decision, as before
     panel = page.locator("#decision-candidate")
+    expect(panel).to_be_visible(timeout=20000)
+    panel.locator("#candidate-table, .problem").first.wait_for(timeout=20000)
+    assert panel.locator("#candidate-table").count() == 1, panel.inner_text()
     expect(panel.locator("#candidate-heading")).to_have_text("Live against gold-15")
     cost = panel.locator('#candidate-table tr[data-row="estimated cost"]')
     expect(cost.locator("td").first).to_have_text("17.00 EUR")

@@ -198,8 +198,7 @@ export class CaseForm {
       return;
     }
     try {
-      const summary = await api("v1/simulations", { method: "POST",
-        body: { candidate: { directory }, events: [event], decisions: true } });
+      const summary = await simulateOne(directory, event);
       const pair = (summary.decisions || [])[0] || {};
       replace(panel, sideBySide(directory, live, pair.candidate));
     } catch (error) {
@@ -231,6 +230,20 @@ export class CaseForm {
       this.problem.scrollIntoView({ block: "nearest" });
     } finally {
       button.disabled = false;
+    }
+  }
+}
+
+/** POST /v1/simulations for one event; a worker runs one simulation at a time (429 simulation-running,
+ * e.g. while a comparison is still being computed), so wait and ask again a few times. */
+async function simulateOne(directory, event) {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      return await api("v1/simulations", { method: "POST",
+        body: { candidate: { directory }, events: [event], decisions: true } });
+    } catch (error) {
+      if (error.status !== 429 || attempt >= 10) throw error;
+      await new Promise((resolve) => { setTimeout(resolve, 1000); });
     }
   }
 }
