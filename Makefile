@@ -79,6 +79,25 @@ image:
 image-test: image $(STAMP)
 	RECOVERY_IMAGE=$(IMAGE) $(BIN)/python -m pytest -q -p no:cacheprovider tests/deploy/image_smoke.py
 
+# --- Generated clients (README.md, "Generated clients"): tests/clients generates a TypeScript
+# client (openapi-typescript, compiled with tsc --strict) and a Python client
+# (openapi-python-client, in the test extra) from the served document. The npm tools,
+# pinned by scripts/clients/package-lock.json, go into the git-ignored .tools/node.
+NODE_TOOLS := $(TOOLS)/node
+NODE_STAMP := $(NODE_TOOLS)/.installed
+
+.PHONY: clients
+
+test: clients
+
+clients: $(NODE_STAMP)
+
+$(NODE_STAMP): scripts/clients/package.json scripts/clients/package-lock.json
+	mkdir -p $(NODE_TOOLS)
+	cp scripts/clients/package.json scripts/clients/package-lock.json $(NODE_TOOLS)/
+	cd $(NODE_TOOLS) && npm ci --silent --no-audit --no-fund
+	touch $@
+
 # --- Benchmarks (bench/README.md): a few minutes; wrk comes from apt (run as root).
 .PHONY: bench-profile
 WRK_INSTALL := apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk

@@ -11,12 +11,14 @@ from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
 from fastapi import FastAPI
+from starlette.routing import Route
 
-from . import __version__, apidocs, console, metrics, openapi, pod, problems
+from . import __version__, apidocs, console, cors, metrics, openapi, pod, problems
 from .api import bench, decisions, erasures, health, outcomes, reports, ruleset, simulations, webhooks
 from .api.body import BodyLimit
 from .api.observe import Observe
-from .api.security import ApiKeys
+from .agents.server import HttpEndpoint
+from .api.security import MCP_PATH, ApiKeys
 from .auth import FailureLimiter, RateLimiter
 from .engine.registry import Registry, ReloadResult, Snapshot
 from .ledger import Ledger, LedgerConfig
@@ -52,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     registry = Registry(settings.rules_dir, on_reload=record_reload)
     keys = settings.key_store()
     ledger_config = settings.ledger_config()
+    mcp_endpoint = HttpEndpoint(lambda: registry.current, settings.max_body_bytes)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -74,7 +77,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             tasks.append(asyncio.create_task(watch(registry, settings.reload_interval_seconds,
                                                    settings.reload_quiet_seconds)))
         gc.freeze()  # what startup built lives as long as the worker: keep it out of collections
-        yield
+        async with mcp_endpoint.lifespan():
+            yield
         for task in tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -105,6 +109,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.bench_routes:
         app.include_router(bench.router)
     console.mount(app)
+    # The MCP endpoint (service.agents): a plain route, so /mcp is not redirected to /mcp/.
+    app.router.routes.append(Route(MCP_PATH, endpoint=mcp_endpoint.app, methods=["GET", "POST", "DELETE"],
+                                   include_in_schema=False))
     apidocs.mount(app)
 
     def limit_for(path: str) -> int:
@@ -115,6 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, limit_for=limit_for)
     app.add_middleware(ApiKeys, keys=keys, limiter=RateLimiter(settings.rate_limit_per_minute),
                        failures=FailureLimiter(settings.auth_failures_per_minute))
+    cors.install(app, settings.cors_origin_list())
     app.add_middleware(Observe, digest=lambda: registry.current.digest if registry.current else None)
     app.openapi = functools.partial(openapi.build, app)  # type: ignore[method-assign]
     return app

@@ -6,6 +6,8 @@ with a name that appears in logs instead of the key:
     RECOVERY_API_KEYS="crm:k3y-one,zendesk-bot:k3y-two"      scope: decide
     RECOVERY_SIMULATE_KEYS="cx-analysts:s1m-k3y"              scopes: decide and simulate
     RECOVERY_ADMIN_KEYS="ops:adm1n-k3y"                       scopes: decide, simulate and admin
+    RECOVERY_AI_AGENT_KEYS="fin-bot:a1-k3y"                   scopes: decide and ai_agent (the ruleset's
+                                                              `ai_agent` profile: stricter limits)
     RECOVERY_API_KEYS_FILE=/etc/recovery/api-keys             same format, one entry per line or comma
 
 With no key configured at all, /v1/* is open (a warning is logged at start).
@@ -26,7 +28,7 @@ from typing import Iterable, Literal
 
 from limits import RateLimitItemPerMinute, storage, strategies
 
-Scope = Literal["decide", "simulate", "admin"]
+Scope = Literal["decide", "simulate", "admin", "ai_agent"]
 
 
 class KeyConfigError(ValueError):
@@ -63,8 +65,10 @@ def parse_entries(text: str, source: str) -> list[tuple[str, str]]:
 
 class KeyStore:
     def __init__(self, decide: Iterable[tuple[str, str]], admin: Iterable[tuple[str, str]],
-                 simulate: Iterable[tuple[str, str]] = ()):
+                 simulate: Iterable[tuple[str, str]] = (), ai_agent: Iterable[tuple[str, str]] = ()):
         self._by_digest: dict[bytes, Principal] = {}
+        for name, key in ai_agent:
+            self._add(name, key, frozenset({"decide", "ai_agent"}))
         for name, key in decide:
             self._add(name, key, frozenset({"decide"}))
         for name, key in simulate:
@@ -90,15 +94,16 @@ class KeyStore:
 
     @classmethod
     def from_settings(cls, api_keys: str, admin_keys: str, api_keys_file: Path | None,
-                      admin_keys_file: Path | None, simulate_keys: str = "") -> "KeyStore":
+                      admin_keys_file: Path | None, simulate_keys: str = "", ai_agent_keys: str = "") -> "KeyStore":
         decide = parse_entries(api_keys, "RECOVERY_API_KEYS")
         admin = parse_entries(admin_keys, "RECOVERY_ADMIN_KEYS")
         simulate = parse_entries(simulate_keys, "RECOVERY_SIMULATE_KEYS")
+        ai_agent = parse_entries(ai_agent_keys, "RECOVERY_AI_AGENT_KEYS")
         if api_keys_file is not None:
             decide += parse_entries(api_keys_file.read_text(), "RECOVERY_API_KEYS_FILE")
         if admin_keys_file is not None:
             admin += parse_entries(admin_keys_file.read_text(), "RECOVERY_ADMIN_KEYS_FILE")
-        return cls(decide, admin, simulate)
+        return cls(decide, admin, simulate, ai_agent)
 
 
 class RateLimiter:

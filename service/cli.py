@@ -11,6 +11,9 @@
     recovery ledger migrate             create or upgrade the ledger's tables (RECOVERY_LEDGER_URL)
     recovery ledger prune               delete records past RECOVERY_LEDGER_RETENTION_DAYS
     recovery ledger erase CUSTOMER_ID   delete one customer's records
+    recovery mcp                        serve the decision tools over MCP on stdio (desktop AI clients)
+    recovery tools --format openai|anthropic
+                                        the decision tools as strict function-calling schemas
     recovery sample-events              write a realistic sample of events as JSONL
     recovery openapi [--write]          print or rewrite openapi/openapi.json
     recovery schema [--write]           print or rewrite rules/schema.json
@@ -127,11 +130,59 @@ def cmd_decide(args: argparse.Namespace) -> int:
     return 1
 
 
+def cmd_mcp(args: argparse.Namespace) -> int:
+    """MCP over stdio: standard output carries the protocol, so every log line goes to standard error."""
+    import asyncio
+    import logging
+
+    from .agents.server import StdioRefused, serve_stdio, stdio_caller
+    from .engine.registry import Registry
+
+    logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = load_settings()
+        caller = stdio_caller(settings.key_store(), settings.mcp_api_key or None)
+    except (ConfigError, StdioRefused, ValueError) as exc:
+        print(f"recovery mcp: {exc}", file=sys.stderr)
+        return 2
+    registry = Registry(Path(args.rules) if args.rules else settings.rules_dir)
+    registry.reload()
+    if registry.current is None:
+        print(f"recovery mcp: the rules in {registry.directory} do not load; run `recovery rules check`",
+              file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(serve_stdio(registry, caller, settings.reload_interval_seconds, settings.reload_quiet_seconds))
+    finally:
+        registry.close()
+    return 0
+
+
+def cmd_tools(args: argparse.Namespace) -> int:
+    from .agents.functions import functions
+
+    snapshot = _load(args.rules)
+    if snapshot is None:
+        return 2
+    try:
+        document = functions(args.format, snapshot.ruleset)
+    finally:
+        snapshot.engine.close()
+    sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    return 0
+
+
 def cmd_rules_check(args: argparse.Namespace) -> int:
     from .authoring.check import check_dir
 
     directory = _rules_dir(args.directory)
     report = check_dir(directory)
+    if args.format != "text":
+        from .authoring.formats import as_json, as_sarif
+
+        document = as_json(report, directory) if args.format == "json" else as_sarif(report, directory)
+        sys.stdout.buffer.write(orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n")
+        return 1 if report.errors else 0
     for finding in report.findings:
         print(finding.render())
     rules = len(report.ruleset.rules) if report.ruleset else 0
@@ -364,6 +415,8 @@ def parser() -> argparse.ArgumentParser:
     rules_commands = rules.add_subparsers(dest="rules_command", required=True, metavar="TOOL")
     check = rules_commands.add_parser("check", help="validate and lint a rules directory")
     check.add_argument("directory", nargs="?", help="rules directory (default: the shipped rules)")
+    check.add_argument("--format", choices=("text", "json", "sarif"), default="text",
+                       help="text (default), json, or sarif (SARIF 2.1.0 for code-scanning annotations)")
     check.set_defaults(func=cmd_rules_check)
     test = rules_commands.add_parser("test", help="run case tables and invariants, report rule coverage")
     test.add_argument("directory", nargs="?", help="rules directory (default: the shipped rules)")
@@ -398,6 +451,16 @@ def parser() -> argparse.ArgumentParser:
         if name == "erase":
             tool.add_argument("customer_id", help="the customer id as the CRM sends it")
         tool.set_defaults(func=cmd_ledger)
+
+    mcp = commands.add_parser("mcp", help="serve the decision tools over MCP on stdio (for desktop AI clients)")
+    mcp.add_argument("--rules", help="rules directory (default: RECOVERY_RULES_DIR or the shipped rules)")
+    mcp.set_defaults(func=cmd_mcp)
+
+    tools = commands.add_parser("tools", help="print the decision tools as strict function-calling schemas")
+    tools.add_argument("--format", choices=["openai", "anthropic"], required=True,
+                       help="openai: Chat Completions tools; anthropic: Messages API tools")
+    tools.add_argument("--rules", help="rules directory whose facts the schemas name (default: the live one)")
+    tools.set_defaults(func=cmd_tools)
 
     sample = commands.add_parser("sample-events", help="write a realistic sample of failure events (JSONL)")
     sample.add_argument("--count", type=int, default=3000)

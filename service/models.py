@@ -9,14 +9,20 @@ built as plain dicts on the hot path and these models describe them in OpenAPI
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, WithJsonSchema,
-                      field_validator, model_validator)
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, GetJsonSchemaHandler, StrictBool, StrictInt,
+                      ValidationError, ValidatorFunctionWrapHandler, WithJsonSchema, WrapValidator, field_validator,
+                      model_validator)
+from pydantic_core import PydanticCustomError
+from pydantic.json_schema import JsonSchemaValue
 
-from . import money, strictjson
+from . import money, problems, strictjson
 
-Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$", examples=["late_delivery"])]
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+FailureType = Annotated[str, Field(pattern=SLUG_PATTERN, examples=["late_delivery"])]
+Tier = Annotated[str, Field(pattern=SLUG_PATTERN, examples=["gold"])]
+Channel = Annotated[str, Field(pattern=SLUG_PATTERN, examples=["chat"])]
 CurrencyCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code", examples=["EUR"])]
 Level = Literal["agent", "supervisor", "manager"]
 ApprovalLevel = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$", examples=["supervisor"],
@@ -56,7 +62,7 @@ class Money(_In):
 
 
 class Failure(_In):
-    type: Slug
+    type: FailureType
     """The failure type; the ruleset's catalogue maps known types to a category."""
     category: Literal["outcome", "process"] | None = None
     """outcome: core service not delivered; process: delivered badly. Required for an uncatalogued type."""
@@ -75,7 +81,7 @@ class Failure(_In):
 
 class Customer(_In):
     id: Annotated[str, Field(max_length=128)] | None = None
-    tier: Slug = "standard"
+    tier: Tier = "standard"
     """One of the ruleset's tiers."""
     lifetime_value: Money | None = None
     prior_recoveries_90d: Annotated[StrictInt, Field(ge=0, le=100000)] = 0
@@ -88,7 +94,7 @@ class Order(_In):
 
 
 class Context(_In):
-    channel: Slug | None = None
+    channel: Channel | None = None
     minutes_since_report: Annotated[StrictInt, Field(ge=0, le=10_000_000)] | None = None
     customer_request: Literal["refund", "credit", "discount", "replacement", "apology"] | None = None
     already_done: Annotated[list[Literal["fixed", "apologised", "refunded", "replaced"]],
@@ -107,10 +113,25 @@ class Context(_In):
         return sorted(values)
 
 
+def _one_fact_error(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """A fact that fits none of the shapes is one error at the fact, not one per shape tried
+    (`facts.downtime_hours.bool: Input should be a valid boolean (and 4 more)`)."""
+    if isinstance(value, dict):  # money: its own errors name the part (`facts.stake.amount`)
+        return Money.model_validate(value)
+    try:
+        return handler(value)
+    except ValidationError:
+        raise PydanticCustomError(
+            "fact_value", "a fact is true or false, a whole number within ±2^53, a number within ±{limit}, "
+            "text of at most 2,000 characters, or money as {{amount, currency}}; the ruleset declares its type "
+            "(GET /v1/ruleset)", {"limit": f"{money.MAX_AMOUNT:,}"}) from None
+
+
 FactValue = Annotated[
     StrictBool | Annotated[StrictInt, Field(ge=-2**53, le=2**53)]
     | Annotated[Decimal, Field(allow_inf_nan=False, ge=-money.MAX_AMOUNT, le=money.MAX_AMOUNT)]
     | Annotated[str, Field(max_length=2000)] | Money,
+    WrapValidator(_one_fact_error),
     Field(description="a value of the type the ruleset declares for the fact (GET /v1/ruleset lists them): "
                       "integer, number, boolean, slug, text, or money as {amount, currency}")]
 
@@ -155,7 +176,22 @@ class BatchRequest(BaseModel):
 # --------------------------------------------------------------------------- responses
 
 class _Out(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    """A response model. In the OpenAPI document a field with a default is required, since the service
+    always sends it, except the fields a model names in `absent` (sent only when they apply)."""
+
+    model_config = ConfigDict(extra="allow", json_schema_serialization_defaults_required=True)
+    absent: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        # In the model's own schema, so the OpenAPI document and the MCP tools' output schemas agree.
+        schema = handler(core_schema)
+        if handler.mode == "serialization" and cls.absent:
+            target = handler.resolve_ref_schema(schema)
+            target["required"] = [name for name in target.get("required", []) if name not in cls.absent]
+            for name in cls.absent:  # a `default` reads as "always sent" to code generators
+                target.get("properties", {}).get(name, {}).pop("default", None)
+        return schema
 
 
 class MoneyOut(_Out):
@@ -193,12 +229,14 @@ class Mix(_Out):
 
 
 class Dimension(_Out):
+    absent = frozenset({"reason"})
     addressed: bool
     by: list[str] | None = None
     reason: str | None = None
 
 
 class Procedural(Dimension):
+    absent = frozenset({"reason", "by"})  # procedural justice is met by deadlines, never "by" a component
     respond_within_minutes: int | None = None
     follow_up_within_hours: int | None = None
 
@@ -273,6 +311,7 @@ class AlternativeOut(_Out):
 
 class Messages(_Out):
     """Texts to use with the customer and on the ticket, rendered from the ruleset's templates."""
+    absent = frozenset({"requested_locale", "fallback"})
 
     locale: str
     requested_locale: str | None = None
@@ -317,7 +356,16 @@ class HistoryOut(_Out):
     window_days: int
 
 
+class ProfileOut(_Out):
+    """The caller profile the decision was made under (its API key picked it); absent: the default limits."""
+
+    name: str
+    declared: bool
+    """False when the ruleset declares no such profile, so the default limits applied."""
+
+
 class Decision(_Out):
+    absent = frozenset({"history", "explain", "profile"})
     decision_id: str = Field(pattern=r"^dec_[0-9a-f]{32}$")
     event_id: str | None
     ruleset: RulesetRef
@@ -338,6 +386,8 @@ class Decision(_Out):
     history: HistoryOut | None = None
     """Present when the ledger filled history fields the caller left out."""
     explain: dict[str, Any] | None = None
+    profile: ProfileOut | None = None
+    """Present when the caller's key picks a profile (e.g. `ai_agent`), which may need approval sooner."""
 
 
 class ProblemError(_Out):
@@ -347,16 +397,20 @@ class ProblemError(_Out):
 
 class Problem(_Out):
     """RFC 9457 problem details."""
+    absent = frozenset({"errors"})
 
     type: str
     title: str
     status: int
     detail: str
-    code: str | None = None
+    code: Annotated[str, WithJsonSchema({"type": "string", "enum": sorted(problems.CODES), "title": "Code",
+                                         "description": "stable: what went wrong, for a program to branch on"})]
     errors: list[ProblemError] | None = None
+    """Validation errors only: each place that is wrong and why."""
 
 
 class BatchItem(_Out):
+    absent = frozenset({"decision", "problem"})
     index: int
     status: int
     decision: Decision | None = None

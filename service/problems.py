@@ -32,6 +32,66 @@ TITLES = {
 }
 
 
+# Every `code` a problem can carry, with what it means: the enum of `Problem.code` in the OpenAPI
+# document (tests/test_problem_codes.py finds each code the service raises in this table).
+CODES: dict[str, str] = {
+    "bad-credentials": "the API key is not one the service knows",
+    "bad-request": "the HTTP request is malformed",
+    "body-timeout": "the request body did not arrive in time",
+    "body-too-large": "the request body is over the limit",
+    "duplicate-key": "the JSON body names a key twice",
+    "engine-unavailable": "the rules engine could not evaluate the event; retry",
+    "explain-not-supported": "the batch route does not explain",
+    "forbidden": "the API key lacks the scope this route needs",
+    "header-timeout": "the request headers did not arrive in time",
+    "headers-too-large": "the request headers are over the limit",
+    "http-error": "another HTTP-level error",
+    "idempotency-conflict": "a different request was already sent under this Idempotency-Key",
+    "internal": "the service failed to answer; the error is logged",
+    "invalid-batch": "the batch body is not a list of events",
+    "invalid-erasure": "the erasure request is invalid",
+    "invalid-event": "the failure event is invalid (see `errors`)",
+    "invalid-idempotency-key": "the Idempotency-Key header is malformed or not taken here",
+    "invalid-outcome": "the outcome is invalid (see `errors`)",
+    "invalid-payload": "the webhook delivery is not what the ticketing system sends",
+    "invalid-request": "a query parameter or header is invalid (see `errors`)",
+    "invalid-rules": "the rules files do not load (see `errors`)",
+    "invalid-simulation": "the simulation request is invalid (see `errors`)",
+    "ledger-full": "the ledger's spool is full and the service refuses decisions",
+    "ledger-off": "the ledger is off on this instance",
+    "ledger-unavailable": "the ledger's database does not answer; retry",
+    "malformed-json": "the body is not valid JSON",
+    "malformed-xml": "the body is not valid XML",
+    "method-not-allowed": "the route does not take this method",
+    "no-events": "the simulation has no events to replay",
+    "not-found": "no such route",
+    "not-ready": "no valid ruleset is live yet; retry",
+    "overloaded": "the worker holds its maximum of connections; retry",
+    "range-not-satisfiable": "the requested byte range is outside the file",
+    "rate-limited": "the key's request rate is over the limit; retry after Retry-After",
+    "reload-pending": "a reload is already running; retry",
+    "shutting-down": "this instance is shutting down; retry on another",
+    "simulation-running": "a simulation is already running on this worker; retry",
+    "simulation-too-costly": "the simulation would evaluate more than the limit allows",
+    "simulation-too-large": "the simulation's input is over the limit",
+    "too-many-bad-keys": "this address sent too many wrong keys; retry after Retry-After",
+    "unauthenticated": "no API key was sent",
+    "unknown-decision": "no decision with this id is on record",
+    "unknown-directory": "no simulation directory of that name",
+    "unknown-system": "no ticketing system of that name",
+    "unsupported-media-type": "the body's Content-Type is not one the route takes",
+    "webhook-bad-credentials": "the delivery's credentials are wrong",
+    "webhook-bad-signature": "the delivery's signature does not match its body",
+    "webhook-mapping-invalid": "the ticketing system's mapping file does not load",
+    "webhook-not-configured": "no secret is configured for this ticketing system",
+    "webhook-stale": "the delivery's timestamp is outside the tolerance",
+    "webhook-unsigned": "the delivery carries no signature",
+    "writeback-failed": "the decision was made but posting it to the ticket failed; retry",
+    "xml-forbidden": "the XML uses a feature the service refuses (entities, DTDs)",
+}
+HTTP_CODES = {400: "bad-request", 404: "not-found", 405: "method-not-allowed", 416: "range-not-satisfiable"}
+
+
 class ProblemError(Exception):
     def __init__(self, status: int, code: str, detail: str, *, title: str | None = None,
                  errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None,
@@ -128,7 +188,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, f"http-{exc.status_code}")
+        code = HTTP_CODES.get(exc.status_code, "http-error")
         detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "error")
         if exc.status_code == 404:
             detail = f"no route {request.url.path}; see /openapi.json"

@@ -1,13 +1,18 @@
 """Configuration: environment variables with the `RECOVERY_` prefix, validated at start.
 
-A bad value stops the service with a message naming the variable. `PORT` is also
-honoured (platforms such as Cloud Run and Heroku set it) when `RECOVERY_PORT` is
-not set. Every setting is listed in the README.
+A bad value stops the service with a message naming the variable, and so does a
+`RECOVERY_*` variable that names no setting (`RECOVERY_API_KEY` for `RECOVERY_API_KEYS`
+would otherwise leave /v1 open), with the setting it most resembles (difflib). `PORT`
+is also honoured (platforms such as Cloud Run and Heroku set it) when `RECOVERY_PORT`
+is not set. Every setting is listed in the README (tests/test_settings.py checks it).
 """
 
 from __future__ import annotations
 
+import difflib
 import functools
+import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -24,6 +29,11 @@ SHIPPED_RULES = Path(__file__).resolve().parent.parent / "rules"
 SHIPPED_SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "events.jsonl"
 DEFAULT_LEDGER_URL = "sqlite:///var/ledger.sqlite3"
 LEDGER_OFF = frozenset({"", "off", "none", "false", "0"})
+ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$")
+
+
+def cors_list(value: str) -> list[str]:
+    return [part.strip().rstrip("/") for part in value.split(",") if part.strip()]
 
 
 class Settings(BaseSettings, WebhookSettings):
@@ -68,6 +78,10 @@ class Settings(BaseSettings, WebhookSettings):
     """Keys allowed to decide, simulate and reload the rules: `name:key` entries."""
     simulate_keys: str = ""
     """Keys allowed to decide and to run simulations (POST /v1/simulations): `name:key` entries."""
+    ai_agent_keys: str = ""
+    """Keys for AI support agents (`name:key,...`): the decide scope, and the ruleset's `ai_agent` profile."""
+    mcp_api_key: str = ""
+    """`recovery mcp` (stdio) only: the key its tools decide with when keys are configured."""
     api_keys_file: Path | None = None
     """A file (a mounted Secret) with more `name:key` entries for API_KEYS."""
     admin_keys_file: Path | None = None
@@ -104,6 +118,9 @@ class Settings(BaseSettings, WebhookSettings):
     """Fill prior_recoveries_90d and recurring from the ledger when the caller leaves them out."""
     ledger_record_descriptions: bool = False
     """Keep failure descriptions in decision records (free text may hold personal data)."""
+    cors_origins: str = ""
+    """Browser origins allowed to call the API cross-origin (a CRM widget): comma-separated
+    `scheme://host[:port]` entries, or `*`; empty turns CORS off."""
     bench_routes: bool = False
     """Mount POST /bench/noop, the benchmark's baseline route (bench/README.md); off in production."""
 
@@ -125,6 +142,18 @@ class Settings(BaseSettings, WebhookSettings):
             if not sep or not name.strip() or not Path(path.strip()).is_dir():
                 raise ValueError(f"{entry!r} is not `name=/existing/directory`")
         return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _cors_origins(cls, value: str) -> str:
+        for origin in cors_list(value):
+            if origin != "*" and not ORIGIN.match(origin):
+                raise ValueError(f"{origin!r} is not an origin like `https://crm.example.com` (scheme, host, "
+                                 "optional port; no path)")
+        return value
+
+    def cors_origin_list(self) -> list[str]:
+        return cors_list(self.cors_origins)
 
     @field_validator("ledger_url")
     @classmethod
@@ -159,7 +188,7 @@ class Settings(BaseSettings, WebhookSettings):
         from .auth import KeyStore
 
         return KeyStore.from_settings(self.api_keys, self.admin_keys, self.api_keys_file, self.admin_keys_file,
-                                      self.simulate_keys)
+                                      self.simulate_keys, self.ai_agent_keys)
 
     @field_validator("rules_dir")
     @classmethod
@@ -173,7 +202,47 @@ class ConfigError(Exception):
     """The environment holds a bad setting; the message names each variable."""
 
 
+PREFIX = "RECOVERY_"
+# RECOVERY_* variables that are not settings: the CLI's own re-exec guard, and the knobs the
+# repository's test and benchmark harness reads (a server they start inherits them).
+NOT_SETTINGS = frozenset({
+    "RECOVERY_NO_REEXEC",
+    "RECOVERY_SCHEMATHESIS_EXAMPLES", "RECOVERY_PROPERTY_EXAMPLES", "RECOVERY_HOSTILE_EXAMPLES",
+    "RECOVERY_WEBHOOK_FUZZ_EXAMPLES", "RECOVERY_LOAD_SECONDS", "RECOVERY_CROSS_ROUTE_EVENTS", "RECOVERY_IMAGE",
+})
+
+
+def variables() -> list[str]:
+    """Every RECOVERY_* variable that is a setting, as the environment spells it."""
+    names = []
+    for name, field in Settings.model_fields.items():
+        alias = field.validation_alias
+        if isinstance(alias, AliasChoices):
+            names += [str(choice) for choice in alias.choices if str(choice).startswith(PREFIX)]
+        else:
+            names.append(PREFIX + name.upper())
+    return sorted(names)
+
+
+def unknown_variables(environ: dict[str, str] | os._Environ[str]) -> list[str]:
+    """One line per RECOVERY_* variable in `environ` that names no setting, with the nearest one."""
+    known = variables()
+    lines = []
+    for name in sorted(environ):
+        if not name.upper().startswith(PREFIX) or name.upper() in known or name.upper() in NOT_SETTINGS:
+            continue
+        # Compared without the prefix, which every name shares and would make anything look close.
+        close = difflib.get_close_matches(name.upper().removeprefix(PREFIX), [k.removeprefix(PREFIX) for k in known],
+                                          n=1, cutoff=0.75)
+        hint = f"did you mean {PREFIX}{close[0]}?" if close else "see the README's Configuration table"
+        lines.append(f"{name}: not a setting; {hint}")
+    return lines
+
+
 def load_settings() -> Settings:
+    unknown = unknown_variables(os.environ)
+    if unknown:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(unknown))
     try:
         return Settings()
     except ValidationError as exc:

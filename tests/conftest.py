@@ -18,7 +18,9 @@ def server() -> Iterator[Server]:
 
 API_KEY = "crm-test-key-0123456789"
 ADMIN_KEY = "ops-admin-key-0123456789"
+AI_AGENT_KEY = "fin-bot-key-0123456789"
 SECURED_ENV = {"RECOVERY_API_KEYS": f"crm:{API_KEY}", "RECOVERY_ADMIN_KEYS": f"ops:{ADMIN_KEY}",
+               "RECOVERY_AI_AGENT_KEYS": f"fin-bot:{AI_AGENT_KEY}",
                # schemathesis and the auth tests send wrong keys on purpose, far more than 30 a minute;
                # tests/test_small_hardening.py checks the limit on a server of its own
                "RECOVERY_AUTH_FAILURES_PER_MINUTE": "0"}
@@ -26,7 +28,8 @@ SECURED_ENV = {"RECOVERY_API_KEYS": f"crm:{API_KEY}", "RECOVERY_ADMIN_KEYS": f"o
 
 @pytest.fixture(scope="session")
 def secured_server() -> Iterator[Server]:
-    """A real server that requires API keys (crm: decide scope; ops: admin scope)."""
+    """A real server that requires API keys (crm: decide scope; ops: admin scope; fin-bot: the ai_agent
+    profile)."""
     with running_server("secured", RULES, env=SECURED_ENV, ready_path="/readyz") as live:
         yield live
 

@@ -295,3 +295,14 @@ def test_a_fact_that_is_not_declared_is_a_422_naming_the_declared_ones(client: h
     assert "downtime_hours" in body["errors"][0]["msg"] and "sla_credit_percent" in body["errors"][0]["msg"]
     body = problem(client.post("/v1/decisions", json={**EXPERT_EVENTS[2], "facts": {"downtime_hours": True}}), 422)
     assert body["errors"][0]["loc"] == ["facts", "downtime_hours"]
+
+
+@pytest.mark.parametrize("raw", ["1e1000000", "1" + "0" * 5000, "-1e1000000", '"1e1000000"'],
+                         ids=["exponent", "5000-digits", "negative-exponent", "exponent-as-text"])
+def test_a_huge_fact_is_a_422_naming_it_not_a_stall(client: httpx.Client, raw: str) -> None:
+    """A fact is range-checked before any conversion whose cost grows with its size."""
+    event = json.dumps({**EXPERT_EVENTS[2], "facts": {"downtime_hours": 0, "sla_credit_percent": 25}})
+    body = event.replace('"downtime_hours": 0', f'"downtime_hours": {raw}').encode()
+    response = client.post("/v1/decisions", content=body, headers={"content-type": "application/json"})
+    assert problem(response, 422)["errors"][0]["loc"] == ["facts", "downtime_hours"]
+    assert client.get("/livez").status_code == 200

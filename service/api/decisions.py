@@ -16,6 +16,7 @@ from fastapi import APIRouter, Request
 from pydantic import ValidationError
 from starlette.responses import Response
 
+from ..agents.profiles import Caller
 from ..engine.registry import Registry, Snapshot
 from ..engine.runtime import EngineError
 from .. import strictjson
@@ -61,15 +62,21 @@ def live(request: Request) -> Snapshot:
     return snapshot
 
 
-def decide_event(registry: Registry, snapshot: Snapshot, event: FailureEvent, explain: bool) -> dict[str, Any]:
+def decide_event(registry: Registry, snapshot: Snapshot, event: FailureEvent, explain: bool,
+                 profile: str | None = None) -> dict[str, Any]:
     """Decide with `snapshot`; if a reload retired it meanwhile, once more with the live one."""
     try:
-        return decide(snapshot, event, explain=explain)
+        return decide(snapshot, event, explain=explain, profile=profile)
     except EngineError:
         current = registry.current
         if current is None or current is snapshot:
             raise
-        return decide(current, event, explain=explain)
+        return decide(current, event, explain=explain, profile=profile)
+
+
+def caller_profile(request: Request) -> str | None:
+    """The profile the caller's key picks (service.agents.profiles), None for the default limits."""
+    return Caller.of(request.scope.get("state", {}).get("principal")).decide_options().get("profile")
 
 
 def engine_down(exc: EngineError) -> ProblemError:
@@ -115,7 +122,7 @@ async def post_decision(request: Request) -> Response:
         raise from_validation(exc) from None
     event, history = await ledgered.with_history(request, ledger, sent)
     try:
-        decision = decide_event(request.app.state.registry, snapshot, event, explain)
+        decision = decide_event(request.app.state.registry, snapshot, event, explain, caller_profile(request))
     except EventRejected as exc:
         record.refused("invalid", event.failure.root_cause)
         raise from_errors(exc.errors) from None
@@ -174,15 +181,17 @@ async def post_batch(request: Request) -> Response:
     ledgered.refuse_if_full(ledger)
     events = _parse_batch(body)
     registry = request.app.state.registry
+    profile = caller_profile(request)
     held = registry.acquire()  # one revision decides the whole batch, and stays alive until it is done
     try:
-        payload = await _decide_all(request, registry, held or snapshot, events)
+        payload = await _decide_all(request, registry, held or snapshot, events, profile)
     finally:
         registry.release(held)
     return Response(orjson.dumps(payload), media_type="application/json")
 
 
-async def _decide_all(request: Request, registry: Registry, snapshot: Snapshot, events: list[Any]) -> dict[str, Any]:
+async def _decide_all(request: Request, registry: Registry, snapshot: Snapshot, events: list[Any],
+                      profile: str | None = None) -> dict[str, Any]:
     """Decide every event; with the ledger on, their claims (by event_id) and records are settled together."""
     ledger = request.app.state.ledger
     mask = request.app.state.mask
@@ -194,7 +203,7 @@ async def _decide_all(request: Request, registry: Registry, snapshot: Snapshot, 
         try:
             sent = FailureEvent.model_validate(raw)
             event, history = await ledgered.with_history(request, ledger, sent)
-            decision = decide_event(registry, snapshot, event, False)
+            decision = decide_event(registry, snapshot, event, False, profile)
         except ValidationError as exc:
             record.refused("invalid")
             problem = from_errors(validation_errors(exc.errors(include_url=False)))

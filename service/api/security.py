@@ -3,7 +3,8 @@
 `ApiKeys` is pure ASGI middleware, so the check costs the same on every route
 and nothing per route (a FastAPI dependency costs ~10% of a decision request's
 CPU). `POST /v1/ruleset:reload` and `POST /v1/ledger/erasures` need the admin scope, the simulations the
-simulate scope, every other /v1/* route the decide scope; the webhooks
+simulate scope, every other /v1/* route the decide scope, and so does the MCP endpoint
+at /mcp (its tools decide like POST /v1/decisions); the webhooks
 authenticate with their own schemes and are left alone. A client address that
 sent too many wrong keys gets 429 for a while (`auth.FailureLimiter`). An empty
 `X-API-Key` counts as absent, so a bearer token beside it is used.
@@ -22,6 +23,7 @@ from .body import ASGIApp, Receive, Send
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="service-recovery"'}
 ADMIN_PATHS = frozenset({"/v1/ruleset:reload", "/v1/ledger/erasures"})
 SIMULATE_PREFIX = "/v1/simulations"
+MCP_PATH = "/mcp"
 SCHEMES = {
     "ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key",
                "description": "An API key (RECOVERY_API_KEYS / RECOVERY_ADMIN_KEYS); required when keys are "
@@ -31,6 +33,8 @@ SCHEMES = {
 
 
 def required_scope(path: str) -> Scope | None:
+    if path == MCP_PATH or path.startswith(MCP_PATH + "/"):
+        return "decide"
     if not path.startswith("/v1/") or is_exempt_from_api_keys(path):
         return None
     if path in ADMIN_PATHS:

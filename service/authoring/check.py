@@ -11,7 +11,10 @@ files. Warnings (exit status 0) are what loads but is probably a mistake:
   intended use of combining and are not reported);
 - an amount compared without a condition on its currency;
 - approval boundaries that do not rise with the level;
-- values outside the open catalogues (failure types, channels).
+- values outside the open catalogues (failure types, channels), unless close to a
+  catalogued value: a misspelling is an error;
+and the likely mistakes in `mistakes.py` (amounts off the rate table, percents over the
+limits, failure types and kinds the catalogue rules out, tier equality for "at least").
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from ..engine.loader import RuleDef, RulesetDef, load_dir
 from ..engine.vocabulary import Vocabulary
 from .cases import load_cases
 from .invariants import load_invariants
+from .mistakes import escalate_misspellings
+from .mistakes import find as likely_mistakes
 
 #: Overlap analysis compares rules pairwise; beyond this many pairs it is skipped.
 MAX_OVERLAP_PAIRS = 200_000
@@ -54,7 +59,7 @@ def check_dir(directory: str | Path) -> CheckReport:
         ruleset = load_dir(root)
     except RulesetInvalid as exc:
         return CheckReport(sorted(exc.findings, key=sort_key), None)
-    findings = list(ruleset.warnings)
+    findings = escalate_misspellings(list(ruleset.warnings))
     try:
         compiler.compile_ruleset(ruleset)
     except compiler.CompileError as exc:
@@ -67,7 +72,8 @@ def check_dir(directory: str | Path) -> CheckReport:
 
 
 def lint(ruleset: RulesetDef) -> list[Finding]:
-    return _overlaps(ruleset) + _amounts_without_currency(ruleset) + _approval_boundaries(ruleset)
+    return _overlaps(ruleset) + _amounts_without_currency(ruleset) + _approval_boundaries(ruleset) + \
+        likely_mistakes(ruleset)
 
 
 def _value(rule: RuleDef, component: str) -> Any:

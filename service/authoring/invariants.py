@@ -16,10 +16,12 @@ less), `cost_monotonic_in_tier` (one tier higher never costs less), `no_money` (
 listed components stay empty), `no_goodwill` (nothing in them beyond what is owed),
 `within_caps` (no goodwill component above its cap), `justice_addressed` (all three
 dimensions addressed), `never_less_money` (the event with `change` applied, e.g.
-`{failure.recurring: true}`, never gets less refund + credit), `owed_paid_in_full`
+`{failure.recurring: true}` or a declared fact such as `{facts.passengers: 2}`, never gets
+less refund + credit), `owed_paid_in_full`
 (the mix holds every owed line in full), `no_double_remedy` (no option gives both a
 replacement and the whole amount at stake back). `when` narrows the events a check
-applies to, in the same grammar as a rule's `when`.
+applies to, in the same grammar as a rule's `when`; its top-level fact equalities
+(`facts.passengers: 1`, `failure.type: x`) are set on the generated events, so they are not checked vacuously.
 
 Events are generated from the ruleset's catalogues with hypothesis; a violation
 is shrunk to the smallest event that breaks the invariant, which is printed.
@@ -31,14 +33,15 @@ import copy
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis import strategies as st
-from hypothesis.errors import NoSuchExample
+from hypothesis.errors import NoSuchExample, Unsatisfiable
 
 from .. import money
 from ..engine import conditions
+from ..engine import facts as facts_module
 from ..engine.findings import Finding
 from ..engine.loader import RulesetDef
 from ..engine.registry import Snapshot
@@ -72,6 +75,8 @@ class Invariant:
     file: str
     line: int | None
     change: tuple[tuple[str, Any], ...] = ()
+    pins: tuple[tuple[str, Any], ...] = ()
+    """The `when`'s top-level equalities (`facts.passengers: 1`), set on every generated event."""
 
 
 @dataclass(frozen=True)
@@ -118,10 +123,12 @@ def load_invariants(directory: Path, ruleset: RulesetDef) -> tuple[list[Invarian
                                         name, line, raw["id"], None))
                 continue
             change = raw.get("change") or {}
+            changeable = set(_CHANGEABLE) | {facts_module.PREFIX + fact for fact in ruleset.facts}
             if raw["check"] == "never_less_money" and (not isinstance(change, dict) or not change or
-                                                       not set(change) <= set(_CHANGEABLE)):
+                                                       not set(change) <= changeable):
                 findings.append(Finding("error", "invariants", "`never_less_money` needs `change`, a mapping of "
-                                        f"{', '.join(_CHANGEABLE)} to a value", name, line, raw["id"], None))
+                                        f"{', '.join(_CHANGEABLE)} or a declared `facts.<name>` to a value",
+                                        name, line, raw["id"], None))
                 continue
             node = None
             if raw.get("when") is not None:
@@ -137,7 +144,8 @@ def load_invariants(directory: Path, ruleset: RulesetDef) -> tuple[list[Invarian
                                             source.line_of(("invariants", index, "when")), raw["id"], None))
                     continue
             out.append(Invariant(raw["id"], str(raw.get("description", "")), raw["check"], node,
-                                 tuple(components), name, line, tuple(sorted(change.items()))))
+                                 tuple(components), name, line, tuple(sorted(change.items())),
+                                 _pins(raw.get("when"))))
     return out, findings
 
 
@@ -145,7 +153,30 @@ _CHANGEABLE = ("failure.recurring", "failure.severity", "customer.tier", "custom
                "context.minutes_since_report", "failure.value_received")
 
 
-def _fact_values(fact: FactDecl) -> st.SearchStrategy[Any]:
+def _edges(ruleset: RulesetDef) -> dict[str, set[Decimal]]:
+    """The numbers each fact is compared with in the rules' conditions (`facts.x: {lte: 120}`):
+    generated events try them and their neighbours, where a policy's bands change."""
+    found: dict[str, set[Decimal]] = {}
+
+    def walk(node: conditions.Node | None) -> None:
+        if isinstance(node, conditions.FieldTest):
+            if node.field.startswith(facts_module.PREFIX):
+                for _, value in node.ops:
+                    for item in value if isinstance(value, (list, tuple)) else (value,):
+                        if isinstance(item, (int, Decimal)) and not isinstance(item, bool):
+                            found.setdefault(node.field[len(facts_module.PREFIX):], set()).add(Decimal(item))
+        elif isinstance(node, (conditions.AllOf, conditions.AnyOf)):
+            for item in node.items:
+                walk(item)
+        elif isinstance(node, conditions.NotOf):
+            walk(node.item)
+
+    for rule in ruleset.rules:
+        walk(rule.when)
+    return found
+
+
+def _fact_values(fact: FactDecl, edges: Iterable[Decimal] = ()) -> st.SearchStrategy[Any]:
     if fact.type == "boolean":
         return st.booleans()
     if fact.type == "slug":
@@ -154,15 +185,21 @@ def _fact_values(fact: FactDecl) -> st.SearchStrategy[Any]:
         return st.text(max_size=20)
     low = fact.minimum if fact.minimum is not None else Decimal(0)
     high = fact.maximum if fact.maximum is not None else low + 10000
+    step = Decimal(1) if fact.type == "integer" else Decimal("0.01")
+    near = sorted({edge + delta for edge in edges for delta in (-step, Decimal(0), step)
+                   if low <= edge + delta <= high})
     if fact.type == "integer":
-        return st.integers(int(low), int(high))
-    return st.decimals(min_value=low, max_value=high, places=2, allow_nan=False, allow_infinity=False) \
-        .map(lambda value: f"{value:f}")
+        whole = st.integers(int(low), int(high))
+        return st.one_of(st.sampled_from([int(value) for value in near]), whole) if near else whole
+    anywhere = st.decimals(min_value=low, max_value=high, places=2, allow_nan=False, allow_infinity=False)
+    # A JSON number, as an integrator sends it (a string is not a number fact); two places stay exact.
+    return (st.one_of(st.sampled_from(near), anywhere) if near else anywhere).map(float)
 
 
 def events(ruleset: RulesetDef) -> st.SearchStrategy[dict[str, Any]]:
     """Valid events for the ruleset, drawn from its catalogues and facts (as JSON-ready dicts)."""
     catalogues = ruleset.catalogues
+    edges = _edges(ruleset)
 
     def amount(currency: str) -> st.SearchStrategy[str]:
         places = money.minor_unit(currency) or 0
@@ -195,12 +232,18 @@ def events(ruleset: RulesetDef) -> st.SearchStrategy[dict[str, Any]]:
             "already_done": st.lists(st.sampled_from(["fixed", "apologised", "refunded", "replaced"]), unique=True),
             "locale": st.sampled_from(["en", "id", "zh-CN", "lv", "de"]),
         })
-        facts = st.fixed_dictionaries({}, optional={
-            name: (_fact_values(fact) if fact.type != "money" else money_in(currency))
-            for name, fact in ruleset.facts.items()})
+        values = {name: (_fact_values(fact, edges.get(name, set())) if fact.type != "money" else money_in(currency))
+                  for name, fact in ruleset.facts.items()}
+        # Facts some failure type requires are always drawn (an event without them is refused anyway).
+        needed = {name for name, fact in ruleset.facts.items() if fact.required_for}
+        facts = st.fixed_dictionaries({name: values[name] for name in needed},
+                                      optional={name: values[name] for name in values if name not in needed})
         order = st.one_of(st.none(), amount(currency))
-        return st.tuples(st.fixed_dictionaries({"failure": failure, "customer": customer, "context": context},
-                                               optional={"facts": facts}),
+        head = st.fixed_dictionaries({"failure": failure, "customer": customer, "context": context},
+                                     **({"optional": {"facts": facts}} if not needed else {}))
+        if needed:
+            head = st.tuples(head, facts).map(lambda parts: {**parts[0], "facts": parts[1]})
+        return st.tuples(head,
                          order, st.sampled_from([None, "0.25", "1"])).map(
             lambda parts: _with_order(parts[0], parts[1], parts[2], currency))
 
@@ -358,14 +401,40 @@ def _beyond_caps(ruleset: RulesetDef, event: dict[str, Any], body: dict[str, Any
     return None
 
 
+def _pins(when: Any) -> tuple[tuple[str, Any], ...]:
+    """A `when`'s top-level equalities on facts and the failure type (`facts.passengers: 1`):
+    generated events get them set, so a narrow invariant is checked on events it applies to rather
+    than held vacuously. Only these: other built-in fields derive from each other (a category)."""
+    if not isinstance(when, dict):
+        return ()
+    return tuple(sorted((field, value) for field, value in when.items()
+                        if (field.startswith(facts_module.PREFIX) or field == "failure.type")
+                        and isinstance(value, (str, int, bool))))
+
+
+def _pinned(event: dict[str, Any], pins: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
+    out = _changed(event, pins)
+    if any(path == "failure.type" for path, _ in pins):
+        out["failure"].pop("category", None)  # the catalogue's category for the pinned type
+    return out
+
+
 def verify(invariant: Invariant, snapshot: Snapshot, examples: int = 300) -> Violation | None:
     """The smallest generated event that breaks the invariant, or None if none was found."""
     check = _breaks(invariant, snapshot)
+    ruleset = snapshot.ruleset
+    generated = events(ruleset)
+    if invariant.pins:
+        generated = generated.map(lambda event: _pinned(event, invariant.pins)) \
+            .filter(lambda event: _valid(ruleset, event))
     config = settings(max_examples=examples, database=None, derandomize=True, deadline=None,
                       suppress_health_check=list(HealthCheck),
                       phases=[Phase.generate, Phase.shrink])
     try:
-        event = find(events(snapshot.ruleset), lambda candidate: check(candidate) is not None, settings=config)
+        event = find(generated, lambda candidate: check(candidate) is not None, settings=config)
     except NoSuchExample:
         return None
+    except Unsatisfiable:
+        return Violation(invariant, {}, "no valid event satisfies the invariant's `when` (facts a failure "
+                         "type requires, bounds): it checks nothing")
     return Violation(invariant, event, check(event) or "")

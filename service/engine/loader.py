@@ -66,6 +66,8 @@ class RulesetDef:
     vocabulary: vocab.Vocabulary = vocab.STATIC
     #: approval level -> rank (0 is the frontline: no approval needed)
     level_rank: Mapping[str, int] = field(default_factory=lambda: {"agent": 0, "supervisor": 1, "manager": 2})
+    #: caller profiles (`profiles:`): name -> stricter limits for that kind of caller
+    profiles: Mapping[str, schema.Profile] = field(default_factory=dict)
 
     @property
     def by_id(self) -> dict[str, RuleDef]:
@@ -328,6 +330,16 @@ class _Assembler:
                                    ("costing", "discount_basis_max"))
         for fact_name, fact in declared_facts.items():
             self._check_fact(fact_name, fact, catalogues, fact_sources[fact_name])
+        profiles: dict[str, schema.Profile] = sections.get("profiles", ({}, None))[0]
+        for profile_name, profile in profiles.items():
+            where = sections["profiles"][1]
+            self._check_currencies(profile.frontline_max, currencies, where, ("profiles", profile_name,
+                                                                              "frontline_max"))
+            self._check_level(profile.approval, level_rank, where, ("profiles", profile_name, "approval"))
+            if level_rank.get(profile.approval) == 0:
+                self.error("approval-level", f"profiles.{profile_name}.approval: the frontline level cannot "
+                           "approve", where.file, where.line_of(("profiles", profile_name, "approval")), None,
+                           "name a level above the frontline, e.g. supervisor")
         alternatives: tuple[schema.Alternative, ...] = tuple(sections.get("alternatives", ((), None))[0])
         if "alternatives" in sections:
             seen_alternatives: set[str] = set()
@@ -388,6 +400,7 @@ class _Assembler:
             messages=messages,
             vocabulary=vocabulary,
             level_rank=level_rank,
+            profiles=profiles,
         )
 
     def _merge_included(self, sections: dict[str, tuple[Any, Source]], source: Source,
@@ -600,6 +613,14 @@ class _Assembler:
             self.error("alternative", f"`{then.alternative}` is not a declared alternative (declared: {known})",
                        source.file, source.line_of(path + ("then", "alternative")), rule.id,
                        "declare it under `alternatives:` or leave `alternative` out")
+        texts = sorted(name for name in _tested_fields(rule.when) if _is_free_text(name, scope.facts))
+        gives = [key for key in MONEY_KEYS if getattr(then, key) is not None]
+        if texts and gives:
+            self.error("free-text-money", f"the rule gives {', '.join(gives)} on free text ({', '.join(texts)}): "
+                       "what a customer or an agent writes must never move money or eligibility", source.file,
+                       source.line_of(path + ("when",)), rule.id,
+                       "test a typed field or a declared fact instead; a rule on free text may set approval, "
+                       "apology, explanation, deadlines or a review")
         if len(self.findings) != before and any(f.severity == "error" for f in self.findings[before:]):
             return None
         try:
@@ -616,8 +637,36 @@ class _Assembler:
         return RuleDef(index, rule.id, rule.description, node, rule.then, source.file, line, tuple(terms))
 
 
+#: What a rule may not contribute when its conditions test free text (prompt injection must not move money).
+MONEY_KEYS = ("refund", "credit", "discount", "replacement", "owed", "alternative", "add", "multiply",
+              "money_back_only")
+
+
+def _tested_fields(when: Any) -> set[str]:
+    """The field names a `when` block tests, at any depth of all / any / not."""
+    found: set[str] = set()
+    if isinstance(when, list):
+        for item in when:
+            found |= _tested_fields(item)
+    elif isinstance(when, dict):
+        for key, value in when.items():
+            if key in ("all", "any", "not"):
+                found |= _tested_fields(value)
+            else:
+                found.add(str(key))
+    return found
+
+
+def _is_free_text(name: str, facts: Mapping[str, schema.FactDecl]) -> bool:
+    if name == "failure.description":
+        return True
+    fact = facts.get(name[len("facts."):]) if name.startswith("facts.") else None
+    return fact is not None and fact.type == "text"
+
+
 #: Sections a ruleset declares at most once (`facts` may be spread over files).
-ONCE = ("ruleset", "catalogues", "currency", "alternatives", "combine", "limits", "costing", "messages")
+ONCE = ("ruleset", "catalogues", "currency", "alternatives", "combine", "limits", "costing", "messages",
+        "profiles")
 
 
 @dataclass(frozen=True)
@@ -717,4 +766,5 @@ _KNOWN_KEYS = _model_keys([
     schema.FactDecl, schema.CurrencyTable, schema.Alternative, schema.OwedSpec, schema.ReplacementSpec,
     schema.AddSpec, schema.MultiplySpec, schema.Bands, schema.Band, schema.ProRata, schema.FactPercent,
     schema.Messages, schema.LocaleTexts, schema.ApologyTexts, schema.ExplanationTexts, schema.NoteTexts,
+    schema.Profile,
 ])

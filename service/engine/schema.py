@@ -580,6 +580,21 @@ class Messages(_Model):
     locales: dict[Annotated[str, Field(pattern=LOCALE)], LocaleTexts] = Field(min_length=1)
 
 
+class Profile(_Model):
+    """Stricter limits for one kind of caller, e.g. `ai_agent` for AI support agents (the caller's API key
+    picks it). What the customer is owed and what the mix holds do not change; what this caller may give
+    on its own, before a person approves, does."""
+
+    description: Prose = Field(min_length=3, max_length=300)
+    frontline_max: PerCurrency | None = None
+    """Goodwill (with a discount's expected use and a replacement's value) above this needs approval when
+    this caller asks, per currency; lower than the first `by_amount` boundary to be stricter."""
+    approval: str = Field("supervisor", pattern=SLUG)
+    """Who approves what this caller may not give itself."""
+    never_grant: list[Literal["refund", "credit", "discount", "replacement"]] = Field(default_factory=list)
+    """Goodwill components this caller never gives itself: they always need approval (owed money never does)."""
+
+
 class RulesFile(_Model):
     """One YAML file of a rules directory."""
 
@@ -592,6 +607,7 @@ class RulesFile(_Model):
     limits: Limits | None = None
     costing: Costing | None = None
     messages: Messages | None = None
+    profiles: dict[Annotated[str, Field(pattern=SLUG)], Profile] | None = None
     rules: list[Rule] = Field(default_factory=list)
 
 

@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any, Mapping
 
 from ..engine import facts as facts_module
-from ..engine.schema import Band, MoneySpec, _AmountForms
+from ..engine.schema import Band, Bands, MoneySpec, _AmountForms
 
 HUNDRED = Decimal(100)
 
@@ -44,17 +44,9 @@ class Basis:
         """(amount, None), or (None, what is missing)."""
         table = getattr(spec, "table", None)
         if table is not None:
-            value = self.flat.get(table.by)
-            if value is None:
-                return None, table.by
-            chosen = None
-            for band in table.bands:
-                if value >= band.from_:
-                    chosen = band
-            if chosen is None:
-                return Decimal(0), None  # below the first band nothing is due
-            return self.amount(chosen)
-        base, missing = self._base(spec)
+            base, missing = self._band(table)
+        else:
+            base, missing = self._base(spec)
         if missing is not None and spec.min is None:
             return None, missing
         if base is not None and spec.per is not None:
@@ -69,6 +61,20 @@ class Basis:
         if spec.max is not None and base is not None:
             base = min(base, spec.max[self.currency])
         return base, None
+
+    def _band(self, table: Bands) -> tuple[Decimal | None, str | None]:
+        """The amount of the band the table's number falls in (the spec's `per`, `min` and `max` apply
+        to it afterwards, like to any other form)."""
+        value = self.flat.get(table.by)
+        if value is None:
+            return None, table.by
+        chosen = None
+        for band in table.bands:
+            if value >= band.from_:
+                chosen = band
+        if chosen is None:
+            return Decimal(0), None  # below the first band nothing is due
+        return self.amount(chosen)
 
     def _base(self, spec: _AmountForms) -> tuple[Decimal | None, str | None]:
         if spec.percent_of_order is not None:

@@ -32,6 +32,10 @@ Order of operations, per option (shown step by step in explain):
 8. **Costs and approval**: the mix pays owed + goodwill; approval boundaries compare
    goodwill (with a discount's expected use) plus a replacement's value, never owed
    money; `agent_may_offer_now` is what the frontline may give without waiting.
+9. **Caller profile** (when the caller's key picks one, e.g. `ai_agent`): the mix is
+   unchanged, but goodwill above the profile's `frontline_max`, and any goodwill
+   component it may never grant, needs the profile's approver, and
+   `agent_may_offer_now` leaves out what the caller may not give itself.
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ from typing import Any
 
 from .. import money
 from ..engine.loader import RuleDef, RulesetDef
-from ..engine.schema import MultiplySpec
+from ..engine.schema import MultiplySpec, Profile
 from . import owed as owed_module
 from .amounts import HUNDRED, Basis
 from .normalize import Flat
@@ -115,7 +119,7 @@ def _fmt(amount: Decimal, currency: str | None) -> str:
 
 
 def combine(ruleset: RulesetDef, flat: Flat, rules: list[RuleDef], basis: Basis,
-            owed: list[owed_module.OwedLine]) -> Outcome:
+            owed: list[owed_module.OwedLine], profile: tuple[str, Profile] | None = None) -> Outcome:
     currency = basis.currency
     out = Outcome(currency=currency, owed=owed, owed_refund=owed_module.total(owed, "refund"),
                   owed_credit=owed_module.total(owed, "credit"))
@@ -213,7 +217,9 @@ def combine(ruleset: RulesetDef, flat: Flat, rules: list[RuleDef], basis: Basis,
         _drop_discount(out, money_back_by[0])
     _cost(out, ruleset, basis.order)
     _approval(out, ruleset, flat)
-    _offer_now(out, ruleset)
+    if profile is not None:
+        _profile_approval(out, ruleset, *profile)
+    _offer_now(out, ruleset, profile[1] if profile is not None else None)
     out.steps["refund"].update(goodwill=out.refund, owed=out.owed_refund)
     out.steps["credit"].update(goodwill=out.credit, owed=out.owed_credit)
     return out
@@ -420,24 +426,58 @@ def _approval(out: Outcome, ruleset: RulesetDef, flat: Flat) -> None:
             out.approval_level = top_recoveries.level
 
 
-def _offer_now(out: Outcome, ruleset: RulesetDef) -> None:
-    """Owed money always; without approval, everything; when approval is needed only because of the amount,
-    the goodwill parts that fit under the frontline boundary (replacement, discount, credit, refund, in that
-    order); when a rule or the customer's history asks for approval, no goodwill yet."""
+def _goodwill_parts(out: Outcome) -> list[tuple[str, Decimal | None]]:
+    """Each goodwill component and what it costs (None: not in the mix), in the order offer_now fills them."""
+    zero = Decimal(0)
+    return [("replacement", (out.replacement_value or zero) if out.replacement is not None else None),
+            ("discount", (out.discount_cost or zero) if out.discount_percent is not None else None),
+            ("credit", out.credit), ("refund", out.refund)]
+
+
+def _profile_approval(out: Outcome, ruleset: RulesetDef, name: str, profile: Profile) -> None:
+    """The caller's profile: components it never grants, and goodwill above its frontline, need its approver."""
+    rank = ruleset.level_rank
+    reasons = []
+    barred = [part for part, cost in _goodwill_parts(out) if cost is not None and part in profile.never_grant]
+    if barred:
+        reasons.append(f"the {name} profile never grants {', '.join(sorted(barred))} itself")
+    currency = out.currency
+    if profile.frontline_max is not None and currency is not None and out.goodwill_cost is not None:
+        weighed = out.goodwill_cost + (out.replacement_value or Decimal(0))
+        boundary = profile.frontline_max[currency]
+        if weighed > boundary:
+            reasons.append(f"goodwill cost {money.fmt(weighed)} {currency} is above the {name} profile's "
+                           f"frontline of {money.fmt(boundary)} {currency}")
+    if reasons:
+        out.approval_reasons.extend(reasons)
+        if rank[profile.approval] > rank[out.approval_level]:
+            out.approval_level = profile.approval
+
+
+def _offer_now(out: Outcome, ruleset: RulesetDef, profile: Profile | None = None) -> None:
+    """Owed money always; without approval, everything; when approval is needed only because of the amount
+    (or the caller's profile), the goodwill parts that fit under the frontline boundary (replacement,
+    discount, credit, refund, in that order; the lower of the ruleset's and the profile's), never one the
+    profile may not grant; when a rule or the customer's history asks for approval, no goodwill yet."""
     zero = Decimal(0)
     currency = out.currency
     now: dict[str, Any] = {"refund": out.owed_refund or None, "credit": out.owed_credit or None,
                            "discount": False, "replacement": False}
+    by_amount = ruleset.limits.approval.by_amount
+    rooms = [by_amount[0].above[currency]] if by_amount and currency is not None else []
+    if profile is not None and profile.frontline_max is not None and currency is not None:
+        rooms.append(profile.frontline_max[currency])
+    barred = set(profile.never_grant) if profile is not None else set()
     if out.approval_level == "agent":
         now = {"refund": out.paid_refund, "credit": out.paid_credit, "discount": out.discount_percent is not None,
                "replacement": out.replacement is not None}
-    elif not out.approval_by_rule_or_history and currency is not None and ruleset.limits.approval.by_amount:
-        room = ruleset.limits.approval.by_amount[0].above[currency]
-        parts = (("replacement", (out.replacement_value or zero) if out.replacement is not None else None),
-                 ("discount", (out.discount_cost or zero) if out.discount_percent is not None else None),
-                 ("credit", out.credit), ("refund", out.refund))
-        for name, cost in parts:
-            if cost is None:
+    elif not out.approval_by_rule_or_history and currency is not None and (rooms or barred):
+        room = min(rooms) if rooms else None
+        for name, cost in _goodwill_parts(out):
+            if cost is None or name in barred:
+                continue
+            if room is None:
+                now[name] = True if name in ("discount", "replacement") else (now[name] or zero) + cost
                 continue
             if cost > room:
                 continue

@@ -35,15 +35,22 @@ __all__ = ["EventRejected", "SUMMARY_KEYS", "decide", "decide_bytes", "decision_
 SUMMARY_KEYS = ("mix", "estimated_cost", "justice", "approval", "process_recovery", "costs")
 
 
-def decision_id(flat: Flat, digest: str) -> str:
+def decision_id(flat: Flat, digest: str, profile: str | None = None) -> str:
     """Derived from the normalised event (every field it carries, defaults filled in, amounts
-    written with the currency's places) and the ruleset digest."""
+    written with the currency's places), the ruleset digest, and the caller's profile when
+    there is one (the same event asked under another profile is another decision)."""
     canonical = orjson.dumps(flat, option=orjson.OPT_SORT_KEYS, default=str)
-    return "dec_" + hashlib.sha256(digest.encode() + b"\n" + canonical).hexdigest()[:32]
+    salt = b"" if profile is None else b"\nprofile:" + profile.encode()
+    return "dec_" + hashlib.sha256(digest.encode() + salt + b"\n" + canonical).hexdigest()[:32]
 
 
-def decide(snapshot: Snapshot, event: FailureEvent, *, explain: bool = False) -> dict[str, Any]:
+def decide(snapshot: Snapshot, event: FailureEvent, *, explain: bool = False,
+           profile: str | None = None) -> dict[str, Any]:
+    """The decision; `profile` is the caller's profile (picked by its API key), None for the default
+    limits. A profile the ruleset does not declare changes nothing but is still reported."""
     ruleset = snapshot.ruleset
+    declared = ruleset.profiles.get(profile) if profile is not None else None
+    limits = (profile, declared) if profile is not None and declared is not None else None
     flat = normalize(event, ruleset)
     matched = snapshot.engine.match(flat)
     currency = decision_currency(event)
@@ -61,19 +68,23 @@ def decide(snapshot: Snapshot, event: FailureEvent, *, explain: bool = False) ->
             if alternative is recommended:
                 unassessed = unassessed + extra_unassessed
             merged = sorted(common + extra, key=lambda rule: rule.index)
-            outcome = combine(ruleset, flat, merged, basis, owed + extra_owed)
+            outcome = combine(ruleset, flat, merged, basis, owed + extra_owed, limits)
             outcomes.append((alternative, outcome, alternative is recommended and answers))
         chosen = next(outcome for alternative, outcome, _ in outcomes if alternative is recommended)
     else:
-        chosen = combine(ruleset, flat, common, basis, owed)
+        chosen = combine(ruleset, flat, common, basis, owed, limits)
     options_out = {id(outcome): _option(outcome) for _, outcome, _ in outcomes}
     chosen_option = options_out.get(id(chosen)) or _option(chosen)
     body = render(snapshot, event, flat, chosen, rules, chosen_option)
+    if profile is not None:
+        body["decision_id"] = decision_id(flat, ruleset.digest, profile)
     body["not_assessed"] = unassessed
     body["alternatives"] = [
         {"id": alternative.id, "description": alternative.description, "recommended": outcome is chosen,
          "answers_request": answered, **options_out[id(outcome)]}
         for alternative, outcome, answered in outcomes]
+    if profile is not None:
+        body["profile"] = {"name": profile, "declared": declared is not None}
     body["messages"] = renderer(ruleset).render(body, flat)
     if explain:
         body["explain"] = explanation(snapshot, flat, matched, chosen, outcomes)

@@ -251,6 +251,13 @@ class _Resolver:
                     keys_shown = ", ".join(sorted(map(str, raw))[:6])
                     looks.append(_Look(path, raw, f"an object (keys {keys_shown}): point `from` at one of them"))
                     continue
+                if target.kind == "enum_list":  # every element counts, not the first
+                    listed = self.every(source, raw, forms, target)
+                    if isinstance(listed, str):
+                        unconvertible = unconvertible or source.values is None
+                        looks.append(_Look(path, raw, listed))
+                        continue
+                    return _Found(listed, {"by": "field", "path": path, "saw": _shown(raw)}, path), False, looks
                 if source.values is not None:
                     elements = forms if forms is not None else _elements(raw, source.split)
                     keys = {lookup_key(element) for element in elements}
@@ -276,6 +283,22 @@ class _Resolver:
                     continue
                 return _Found(converted, {"by": "field", "path": path, "saw": _shown(raw)}, path), False, looks
         return None, unconvertible, looks
+
+    @staticmethod
+    def every(source: Source, raw: Any, forms: list[Any] | None, target: Target) -> list[str] | str:
+        """A list field's values from one source (each element, through `values` when given), or
+        why none could be used."""
+        elements = forms if forms is not None else _elements(raw, source.split)
+        if source.values is not None:
+            keys = {lookup_key(element) for element in elements}
+            hits = [value for key, value in source.values if key in keys]
+            if not hits:
+                return "not listed under `values`"
+            return convert(target, [item for hit in hits for item in (hit if isinstance(hit, list) else [hit])])
+        try:
+            return convert(target, elements)
+        except NotConvertible as exc:
+            return str(exc)
 
     def value(self, item: FieldMap, target: Target, loc: list[str], texts: list[tuple[str, str]]) -> Any:
         """The field's value by the order of precedence, or None (absent); problems go to `errors`."""

@@ -25,7 +25,8 @@ from typing import Any, Literal
 
 from .. import money, numbers
 
-Kind = Literal["slug", "text", "id", "int", "bool", "decimal", "number", "currency", "enum", "locale", "fact"]
+Kind = Literal["slug", "text", "id", "int", "bool", "decimal", "number", "currency", "enum", "enum_list", "locale",
+               "fact"]
 
 DESCRIPTION_CHARS = 2000
 ID_CHARS = 128
@@ -60,6 +61,7 @@ TARGETS: dict[str, Target] = {
     "failure.amount_at_stake.currency": Target("currency"),
     "failure.value_received": Target("enum", ("none", "partial", "full")),
     "context.locale": Target("locale"),
+    "context.already_done": Target("enum_list", ("fixed", "apologised", "refunded", "replaced")),
 }
 """Every field of a FailureEvent except `event_id` (always `<system>:<ticket id>`) and
 `context.minutes_since_report` (a clock reading would make retries decide differently)."""
@@ -117,6 +119,13 @@ class NotConvertible(ValueError):
 
 def convert(target: Target, value: Any) -> Any:
     """`value` as `target`'s type, or NotConvertible."""
+    if target.kind == "enum_list":
+        # what was already done: each element one of the choices; a list (of tags, a
+        # mapping's default) or one value, always returned as a list in the choices' order
+        items = value if isinstance(value, list) else [value]
+        one = Target("enum", target.choices)
+        chosen = {convert(one, item) for item in items}
+        return [choice for choice in target.choices if choice in chosen]
     if isinstance(value, (dict, list)):
         shape = "an object" if isinstance(value, dict) else "a list"
         hint = (f" with keys {', '.join(sorted(map(str, value))[:6])}: point `from` at one of them"

@@ -39,7 +39,8 @@ RULESET = load_dir(RULES)
 FIELDS = ["failure.type", "failure.category", "failure.severity", "failure.root_cause", "failure.recurring",
           "customer.tier", "customer.prior_recoveries_90d", "customer.lifetime_value.amount",
           "customer.lifetime_value.currency", "order.amount.amount", "order.amount.currency", "context.channel",
-          "context.customer_request"]
+          "context.customer_request", "context.locale", "context.already_done", "failure.value_received",
+          "failure.amount_at_stake.amount", "failure.amount_at_stake.currency"]
 AMOUNT_FORMS = ["8e1", "80", "79.9999999999999999999999999", "1e-400", "1e1000000", '"8_0.00"', '"+80.00"',
                 '"-0.00"', "-0.0", '"\\u0668\\u0660"', "1" + "0" * 5000, '"12,50"']
 COUNT_FORMS = ["1e1000000", "1" + "0" * 5000, "-1", "100001"]
@@ -47,7 +48,7 @@ COUNT_FORMS = ["1e1000000", "1" + "0" * 5000, "-1", "100001"]
 
 def passthrough_mapping() -> str:
     lines = ["system: servicenow", "ticket_id: {from: ticket.number}", "fields:"]
-    for field in FIELDS:
+    for field in FIELDS + [f"facts.{name}" for name in sorted(RULESET.facts)]:
         lines.append(f"  {field}: {{from: event.{field}}}")
     return "\n".join(lines) + "\n"
 

@@ -402,3 +402,29 @@ def test_the_ledger_needs_the_secret_that_holds_its_url() -> None:
     assert "urlSecret" in result.stderr
     bad = helm("template", "x", str(CHART), "--set", "ledger.enabled=true,ledger.urlSecret.name=db,ledger.onFull=drop")
     assert bad.returncode != 0 and "onFull" in bad.stderr
+
+
+# --- settings the chart sets (issue 18) ---------------------------------------------------
+
+def test_the_chart_sets_the_rate_limit_and_cors_origins() -> None:
+    docs = render("--set", "config.rateLimitPerMinute=600", "--set", "config.authFailuresPerMinute=0",
+                  "--set", "config.corsOrigins={https://crm.example.com,https://app.example.com}")
+    env = env_of(docs)
+    assert env["RECOVERY_RATE_LIMIT_PER_MINUTE"] == "600"
+    assert env["RECOVERY_AUTH_FAILURES_PER_MINUTE"] == "0"
+    assert env["RECOVERY_CORS_ORIGINS"] == "https://crm.example.com,https://app.example.com"
+    refused = helm("template", "x", str(CHART), "--set", "config.corsOrigins={crm.example.com/widget}")
+    assert refused.returncode != 0 and "corsOrigins" in refused.stderr
+
+
+@pytest.mark.parametrize("values", [[], ["-f", str(PRODUCTION_VALUES)], ["--set", "ledger.enabled=true",
+                                                                          "--set", "ledger.urlSecret.name=db"]])
+def test_every_variable_the_chart_sets_is_a_setting(values: list[str]) -> None:
+    # The service refuses to start on a RECOVERY_* variable that names no setting.
+    from service.settings import NOT_SETTINGS, variables
+
+    docs = render(*values)
+    pods = [doc["spec"]["template"]["spec"] for doc in docs if doc["kind"] in ("Deployment", "Job")]
+    names = {item["name"] for spec in pods for box in spec["containers"] for item in box.get("env", [])}
+    assert {name for name in names if name.startswith("RECOVERY_")} - set(variables()) - NOT_SETTINGS == set()
+    assert "RECOVERY_RATE_LIMIT_PER_MINUTE" in names

@@ -12,6 +12,7 @@ import pytest
 
 from tests.support import RULES, running_server
 from tests.webhooks import deliveries as d
+from tests.webhooks.conftest import API_KEY
 from tests.webhooks.test_deliveries import decided, post_zendesk, problem
 
 
@@ -87,3 +88,28 @@ def test_a_fact_the_ruleset_does_not_declare_names_the_mapping_entry(facts_hooks
     error = next(error for error in body["errors"] if error["loc"][:2] == ["facts", "flight_distance_km"])
     assert "declares no fact `flight_distance_km`" in error["msg"] and "downtime_hours" in error["msg"]
     assert "fields.facts.flight_distance_km" in error["mapping"]
+
+
+def duplicate_charge(tags: str) -> dict[str, Any]:
+    ticket = d.zendesk_late_delivery()
+    ticket["ticket"].update({"id": "48600", "subject": "You charged me twice", "tags": tags, "priority": "Normal",
+                             "order_amount": "60.00", "order_currency": "EUR"})
+    return ticket
+
+
+def test_what_the_agent_already_did_comes_from_the_tags(hooks: httpx.Client) -> None:
+    """A refund the agent already issued (tag `recovery_refunded`) is not owed again; every listed
+    tag counts, in the catalogue's order, whatever order the ticket has them in."""
+    before = decided(post_zendesk(hooks, duplicate_charge("double_charge cause_us")))
+    assert "already_done" not in before["event"]["context"] or before["event"]["context"]["already_done"] == []
+    assert [line["amount"] for line in before["decision"]["owed"]] == [{"amount": "60.00", "currency": "EUR"}]
+
+    after = decided(post_zendesk(hooks, duplicate_charge("recovery_refunded double_charge recovery_apologised "
+                                                         "cause_us")))
+    assert after["event"]["context"]["already_done"] == ["apologised", "refunded"]
+    assert after["mapped"]["context.already_done"]["path"] == "ticket.tags"
+    assert after["decision"]["owed"] == []
+    assert after["decision"]["mix"]["refund"] is None
+    # the same event posted to the decision route decides the same
+    direct = hooks.post("/v1/decisions", json=after["event"], headers={"X-API-Key": API_KEY})
+    assert direct.status_code == 200 and direct.json()["owed"] == after["decision"]["owed"]
