@@ -42,7 +42,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Sequence
 
 from .. import money
 from ..engine.loader import RuleDef, RulesetDef
@@ -118,78 +118,86 @@ def _fmt(amount: Decimal, currency: str | None) -> str:
     return money.fmt(money.round_down(amount, currency)) if currency else f"{amount:f}"
 
 
-def combine(ruleset: RulesetDef, flat: Flat, rules: list[RuleDef], basis: Basis,
-            owed: list[owed_module.OwedLine], profile: tuple[str, Profile] | None = None) -> Outcome:
-    currency = basis.currency
-    out = Outcome(currency=currency, owed=owed, owed_refund=owed_module.total(owed, "refund"),
-                  owed_credit=owed_module.total(owed, "credit"))
-    policy = ruleset.combine
-    set_by = out.set_by
+@dataclass(frozen=True)
+class _Plan:
+    """What a set of matched rules contributes that does not depend on the event's amounts, worked out once
+    per ruleset revision and set of rules (the class cache makes the same sets come back): everything but
+    the refund and credit amounts, which `combine` computes per event from `refunds` and `credits`."""
+
+    refunds: tuple[tuple[str, Any], ...]
+    credits: tuple[tuple[str, Any], ...]
+    discount: tuple[int, int | None, str] | None
+    replacement_rule: RuleDef | None
+    apology_level: str
+    apology_from: str
+    explanation: bool
+    respond_within_minutes: int | None
+    follow_up_within_hours: int | None
+    approval_level: str
+    approval_reasons: tuple[str, ...]
+    approval_by_rule: bool
+    root_cause_review: bool
+    money_back_by: tuple[str, ...]
+    factors: tuple[tuple[str, MultiplySpec], ...]
+    additions: tuple[RuleDef, ...]
+    unaddressed: tuple[tuple[str, str], ...]
+    set_by: tuple[tuple[str, str], ...]  # (component, rule id) of the components set here, in the order set
+
+
+def _plan_of(ruleset: RulesetDef, rules: list[RuleDef]) -> _Plan:
+    level_rank = ruleset.level_rank
+    refunds: list[tuple[str, Any]] = []
+    credits: list[tuple[str, Any]] = []
+    set_by: dict[str, str] = {}
+    discount: tuple[int, int | None, str] | None = None
+    replacement_rule: RuleDef | None = None
+    apology_level, apology_from, explanation = "none", "agent", False
+    respond: int | None = None
+    follow_up: int | None = None
+    approval_level, reasons, by_rule = "agent", [], False
+    review = False
     money_back_by: list[str] = []
     factors: list[tuple[str, MultiplySpec]] = []
     additions: list[RuleDef] = []
-    replacement_rule: RuleDef | None = None
-    level_rank = ruleset.level_rank
-
+    unaddressed: dict[str, str] = {}
     for rule in rules:
         then = rule.then
         rid = rule.id
-        out.fired.append(rule)
-        if then.refund is not None and basis.order is not None:  # v1: without an order, no goodwill refund
-            amount, _ = basis.amount(then.refund)
-            if amount is not None:
-                if out.refund is None or (policy.refund == "largest" and amount > out.refund):
-                    out.refund = amount
-                    set_by["refund"] = [rid]
-                elif policy.refund == "sum":
-                    out.refund += amount
-                    set_by["refund"].append(rid)
+        if then.refund is not None:
+            refunds.append((rid, then.refund))
         if then.credit is not None:
-            amount, _ = basis.amount(then.credit)
-            if amount is not None:
-                if out.credit is None or (policy.credit == "largest" and amount > out.credit):
-                    out.credit = amount
-                    out.credit_expires_in_days = then.credit.expires_in_days
-                    set_by["credit"] = [rid]
-                elif policy.credit == "sum":
-                    out.credit += amount
-                    out.credit_expires_in_days = max(out.credit_expires_in_days or 0, then.credit.expires_in_days)
-                    set_by["credit"].append(rid)
-        if then.discount is not None:
-            if out.discount_percent is None or then.discount.percent > out.discount_percent:
-                out.discount_percent = then.discount.percent
-                out.discount_valid_days = then.discount.valid_days
-                set_by["discount"] = [rid]
-        if then.replacement is not None and out.replacement is None:
-            out.replacement = then.replacement.kind
+            credits.append((rid, then.credit))
+        if then.discount is not None and (discount is None or then.discount.percent > discount[0]):
+            discount = (then.discount.percent, then.discount.valid_days, rid)
+            set_by["discount"] = rid
+        if then.replacement is not None and replacement_rule is None:
             replacement_rule = rule
-            set_by["replacement"] = [rid]
+            set_by["replacement"] = rid
         if then.apology is not None:
-            if APOLOGY_RANK[then.apology.level] > APOLOGY_RANK[out.apology_level]:
-                out.apology_level = then.apology.level
-                set_by["apology.level"] = [rid]
-            if STAFF_RANK[then.apology.from_] > STAFF_RANK[out.apology_from]:
-                out.apology_from = then.apology.from_
-                set_by["apology.from"] = [rid]
-        if then.explanation and not out.explanation:
-            out.explanation = True
-            set_by["apology.explanation"] = [rid]
-        if then.respond_within_minutes is not None and (
-                out.respond_within_minutes is None or then.respond_within_minutes < out.respond_within_minutes):
-            out.respond_within_minutes = then.respond_within_minutes
-            set_by["respond_within_minutes"] = [rid]
+            if APOLOGY_RANK[then.apology.level] > APOLOGY_RANK[apology_level]:
+                apology_level = then.apology.level
+                set_by["apology.level"] = rid
+            if STAFF_RANK[then.apology.from_] > STAFF_RANK[apology_from]:
+                apology_from = then.apology.from_
+                set_by["apology.from"] = rid
+        if then.explanation and not explanation:
+            explanation = True
+            set_by["apology.explanation"] = rid
+        if then.respond_within_minutes is not None and (respond is None or then.respond_within_minutes < respond):
+            respond = then.respond_within_minutes
+            set_by["respond_within_minutes"] = rid
         if then.follow_up_within_hours is not None and (
-                out.follow_up_within_hours is None or then.follow_up_within_hours < out.follow_up_within_hours):
-            out.follow_up_within_hours = then.follow_up_within_hours
-            set_by["follow_up_within_hours"] = [rid]
+                follow_up is None or then.follow_up_within_hours < follow_up):
+            follow_up = then.follow_up_within_hours
+            set_by["follow_up_within_hours"] = rid
         if then.approval is not None and level_rank[then.approval] > 0:
-            out.approval_reasons.append(f"rule {rid} asks for {then.approval} approval")
-            out.approval_by_rule_or_history = True
-            if level_rank[then.approval] > level_rank[out.approval_level]:
-                out.approval_level = then.approval
-        if then.root_cause_review and not out.root_cause_review:
-            out.root_cause_review = True
-            set_by["root_cause_review"] = [rid]
+            reasons.append(f"rule {rid} asks for {then.approval} approval")
+            by_rule = True
+            if level_rank[then.approval] > level_rank[approval_level]:
+                approval_level = then.approval
+        if then.root_cause_review and not review:
+            review = True
+            set_by["root_cause_review"] = rid
         if then.money_back_only:
             money_back_by.append(rid)
         if then.multiply is not None:
@@ -199,8 +207,73 @@ def combine(ruleset: RulesetDef, flat: Flat, rules: list[RuleDef], basis: Basis,
         if then.unaddressed_reason is not None:
             for dimension in ("distributive", "procedural", "interactional"):
                 reason = getattr(then.unaddressed_reason, dimension)
-                if reason is not None and dimension not in out.unaddressed:
-                    out.unaddressed[dimension] = reason
+                if reason is not None and dimension not in unaddressed:
+                    unaddressed[dimension] = reason
+    return _Plan(tuple(refunds), tuple(credits), discount, replacement_rule, apology_level, apology_from,
+                 explanation, respond, follow_up, approval_level, tuple(reasons), by_rule, review,
+                 tuple(money_back_by), tuple(factors), tuple(additions), tuple(unaddressed.items()),
+                 tuple(set_by.items()))
+
+
+_PLANS: dict[tuple[str, tuple[int, ...]], _Plan] = {}
+_PLANS_MAX = 16384
+
+
+def _plan(ruleset: RulesetDef, rules: list[RuleDef]) -> _Plan:
+    key = (ruleset.digest, tuple(rule.index for rule in rules))
+    found = _PLANS.get(key)
+    if found is None:
+        found = _plan_of(ruleset, rules)
+        if len(_PLANS) >= _PLANS_MAX:  # a bound, not a policy: the sets that matter come back at once
+            _PLANS.clear()
+        _PLANS[key] = found
+    return found
+
+
+def combine(ruleset: RulesetDef, flat: Flat, rules: list[RuleDef], basis: Basis,
+            owed: list[owed_module.OwedLine], profile: tuple[str, Profile] | None = None) -> Outcome:
+    currency = basis.currency
+    plan = _plan(ruleset, rules)
+    policy = ruleset.combine
+    set_by = {component: [rid] for component, rid in plan.set_by}
+    discount = plan.discount
+    out = Outcome(currency=currency, owed=owed, owed_refund=owed_module.total(owed, "refund"),
+                  owed_credit=owed_module.total(owed, "credit"),
+                  discount_percent=discount[0] if discount is not None else None,
+                  discount_valid_days=discount[1] if discount is not None else None,
+                  replacement=plan.replacement_rule.then.replacement.kind  # type: ignore[union-attr]
+                  if plan.replacement_rule is not None else None,
+                  apology_level=plan.apology_level, apology_from=plan.apology_from, explanation=plan.explanation,
+                  respond_within_minutes=plan.respond_within_minutes,
+                  follow_up_within_hours=plan.follow_up_within_hours, approval_level=plan.approval_level,
+                  approval_reasons=list(plan.approval_reasons), approval_by_rule_or_history=plan.approval_by_rule,
+                  root_cause_review=plan.root_cause_review, unaddressed=dict(plan.unaddressed), set_by=set_by,
+                  fired=list(rules))
+    if basis.order is not None:  # v1: without an order, no goodwill refund
+        for rid, spec in plan.refunds:
+            amount, _ = basis.amount(spec)
+            if amount is not None:
+                if out.refund is None or (policy.refund == "largest" and amount > out.refund):
+                    out.refund = amount
+                    set_by["refund"] = [rid]
+                elif policy.refund == "sum":
+                    out.refund += amount
+                    set_by["refund"].append(rid)
+    for rid, spec in plan.credits:
+        amount, _ = basis.amount(spec)
+        if amount is not None:
+            if out.credit is None or (policy.credit == "largest" and amount > out.credit):
+                out.credit = amount
+                out.credit_expires_in_days = spec.expires_in_days
+                set_by["credit"] = [rid]
+            elif policy.credit == "sum":
+                out.credit += amount
+                out.credit_expires_in_days = max(out.credit_expires_in_days or 0, spec.expires_in_days)
+                set_by["credit"].append(rid)
+    money_back_by = plan.money_back_by
+    factors = plan.factors
+    additions = plan.additions
+    replacement_rule = plan.replacement_rule
 
     # Steps keep exact amounts; explain formats them (the plain decision never reads them).
     out.steps = {"refund": {"combined": out.refund}, "credit": {"combined": out.credit}}
@@ -236,7 +309,7 @@ def show_steps(steps: dict[str, Any], currency: str | None) -> dict[str, Any]:
     return out
 
 
-def _multiply(out: Outcome, factors: list[tuple[str, MultiplySpec]]) -> None:
+def _multiply(out: Outcome, factors: Sequence[tuple[str, MultiplySpec]]) -> None:
     for component in ("refund", "credit"):
         applied = []
         for rid, spec in factors:
@@ -252,7 +325,7 @@ def _multiply(out: Outcome, factors: list[tuple[str, MultiplySpec]]) -> None:
             out.steps[component]["after_multiply"] = getattr(out, component)
 
 
-def _add(out: Outcome, additions: list[RuleDef], basis: Basis) -> None:
+def _add(out: Outcome, additions: Sequence[RuleDef], basis: Basis) -> None:
     for component in ("refund", "credit"):
         applied = []
         for rule in additions:
