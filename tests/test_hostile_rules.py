@@ -116,7 +116,9 @@ HOSTILE = {
 def test_a_live_service_keeps_its_last_good_ruleset_through_hostile_files(tmp_path: Path) -> None:
     rules = tmp_path / "rules"
     shutil.copytree(RULES, rules, ignore=shutil.ignore_patterns("cases", "invariants", "webhooks", "*.md"))
-    env = {"RECOVERY_RELOAD_INTERVAL_SECONDS": "0.1"}
+    # A short quiet period: each hostile file is written in one go, and the wait for a plain directory
+    # to settle is tested in tests/test_watcher.py and tests/test_pod_revision.py.
+    env = {"RECOVERY_RELOAD_INTERVAL_SECONDS": "0.1", "RECOVERY_RELOAD_QUIET_SECONDS": "0.3"}
     with running_server("hostile-rules", rules, env=env, ready_path="/readyz") as server, server.client() as http:
         good = http.get("/v1/ruleset").json()["digest"]
         for name, raw in HOSTILE.items():

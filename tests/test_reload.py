@@ -19,7 +19,9 @@ from tests.conftest import ADMIN_KEY, API_KEY, SECURED_ENV
 from tests.support import RULES, Server, running_server
 from tests.test_decisions_http import CONTRACT_EXAMPLE
 
-FAST = {"RECOVERY_RELOAD_INTERVAL_SECONDS": "0.2"}
+# A short quiet period for a plain directory (its default wait is tested in tests/test_watcher.py and
+# tests/test_pod_revision.py); a ConfigMap's atomic swap is taken at once either way.
+FAST = {"RECOVERY_RELOAD_INTERVAL_SECONDS": "0.2", "RECOVERY_RELOAD_QUIET_SECONDS": "0.5"}
 
 
 def copy_rules(target: Path) -> Path:

@@ -74,7 +74,9 @@ def test_a_broken_invariant_prints_the_smallest_event(tmp_path: Path, capsys: py
     assert "            - {from: 4, percent_of_order: 25}\n" in text
     outcome.write_text(text.replace("            - {from: 4, percent_of_order: 25}\n",
                                     "            - {from: 4, percent_of_order: 1}\n", 1))
-    status, out = run(capsys, str(rules), "--examples", "300")
+    # 100 derandomized examples (as `make test` uses for the shipped rules) find the break and shrink
+    # it to the same smallest event as 300 did; 60 would not find it.
+    status, out = run(capsys, str(rules), "--examples", "100")
     assert status == 1
     lines = out.splitlines()
     failing = next(index for index, line in enumerate(lines) if line.startswith("FAIL invariant cost-never-falls"))
