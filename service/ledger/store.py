@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 import orjson
-from sqlalchemy import JSON, BigInteger, Engine, and_, case, create_engine, delete, event, func, literal, select
+from sqlalchemy import JSON, BigInteger, Engine, and_, case, create_engine, delete, event, func, literal_column, select
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from .schema import decisions, erasures, idempotency, outcomes, ticket_status
 
@@ -204,37 +204,59 @@ class Store:
 
     # -------------------------------------------------------------- idempotency
 
-    def _claim_statement(self, window_ms: int) -> Any:
-        """INSERT ... ON CONFLICT DO UPDATE ... RETURNING: one statement claims every key of a batch
-        and returns each key's first decision. A key whose first decision is older than the window
-        takes the new one; a live one keeps its own (the update writes the row back unchanged)."""
+    def _claim_statement(self, window_ms: int) -> tuple[str, tuple[str, ...] | None, frozenset[str]]:
+        """INSERT ... ON CONFLICT DO UPDATE ... RETURNING, compiled once per window for the dialect: it
+        claims one key and returns the key's first decision. A key whose first decision is older than
+        the window takes the new one; a live one keeps its own (the update writes the row back unchanged).
+        The window is an integer written into the SQL, so every parameter is a column of the row."""
         statement = self._claims.get(window_ms)
         if statement is None:
             claim = self._insert(idempotency)
-            expired = idempotency.c.at_ms < claim.excluded.at_ms - literal(window_ms, BigInteger)
-            statement = claim.on_conflict_do_update(
+            expired = idempotency.c.at_ms < claim.excluded.at_ms - literal_column(str(int(window_ms)), BigInteger)
+            built = claim.on_conflict_do_update(
                 index_elements=["scope", "key"],
                 set_={name: case((expired, claim.excluded[name]), else_=idempotency.c[name]) for name in
                       ("record_id", "decision_id", "fingerprint", "body", "customer_hash", "at_ms")},
-            ).returning(idempotency.c.scope, idempotency.c.key, idempotency.c.record_id, idempotency.c.decision_id,
-                        idempotency.c.fingerprint, idempotency.c.body, sort_by_parameter_order=True)
-            statement = self._claims[window_ms] = statement
+            ).returning(idempotency.c.record_id, idempotency.c.decision_id, idempotency.c.fingerprint,
+                        idempotency.c.body)
+            statement = self._claims[window_ms] = self._prepare(built, idempotency)
         return statement
 
     def claim(self, claims: list[Claim], window_ms: int) -> dict[tuple[str, str], Winner]:
         """Insert each claim unless its key holds a live (younger than the window) first decision;
         return the first decision of every key, this batch's or an earlier one. A claim that won
-        stores its decision record (`Claim.record`) in the same transaction."""
+        stores its decision record (`Claim.record`) in the same transaction.
+
+        The statement is SQLAlchemy's (compiled once for the dialect); it runs through the driver's
+        cursor, one execution per key, which saves SQLAlchemy's per-row parameter and result
+        processing (about half the claim's CPU on SQLite)."""
         at = now_ms()
         # One row per key (two retries can meet in one batch; the first offered wins), in a
         # stable order, so two processes never deadlock on each other's rows.
         unique = {(claim.scope, claim.key): claim for claim in reversed(claims)}
-        statement = self._claim_statement(window_ms)
+        sql, positions, json_columns = self._claim_statement(window_ms)
         winners: dict[tuple[str, str], Winner] = {}
         with self.engine.begin() as connection:
-            for row in connection.execute(statement, [unique[key].row(at) for key in sorted(unique)]):
-                winners[(row.scope, row.key)] = Winner(row.record_id, row.decision_id, row.fingerprint["digest"],
-                                                       row.fingerprint["event"], row.body.encode())
+            cursor = connection.connection.cursor()
+            try:
+                for key in sorted(unique):
+                    row = unique[key].row(at)
+                    params: Any = (tuple(_dumps(row[name]) if name in json_columns else row[name]
+                                         for name in positions) if positions is not None else
+                                   {name: _dumps(value) if name in json_columns else value
+                                    for name, value in row.items()})
+                    cursor.execute(sql, params)
+                    found = cursor.fetchone()
+                    record_id, decision_id, fingerprint, body = found
+                    if not isinstance(fingerprint, dict):
+                        fingerprint = orjson.loads(fingerprint)
+                    winners[key] = Winner(record_id, decision_id, fingerprint["digest"], fingerprint["event"],
+                                          body.encode())
+            except self.engine.dialect.loaded_dbapi.Error as exc:  # the driver's own: to callers, SQLAlchemy's
+                connection.invalidate(exc)
+                raise DBAPIError.instance(sql, None, exc, self.engine.dialect.loaded_dbapi.Error) from exc
+            finally:
+                cursor.close()
             won = [claim.record for claim in claims if claim.record is not None
                    and winners[(claim.scope, claim.key)].record_id == claim.record_id]
             if won:
