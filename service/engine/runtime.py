@@ -20,7 +20,7 @@ tests/engine/test_hazards.py):
   every fact asserted even after it is retracted, so a session reused for ever grows (about
   16 MiB per 20,000 evaluations at 1,000 generated rules) and its evaluations slow down (13%
   slower than a fresh engine beside it after 20,000). Renewed, it stays as fast and as small
-  as a fresh one (see docs/engine.md).
+  as a fresh one (see the table in docs/engine.md).
 - The catch-all rule fires for every fact; if it does not, results were lost and
   the evaluation fails loudly instead of returning a partial match.
 - The binding holds the GIL; a lock per engine keeps threads from interleaving
