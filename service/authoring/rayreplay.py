@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 import pickle
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 from ..engine import loader, rulesdir
 from ..engine.registry import build
@@ -131,15 +131,20 @@ def run(events: str | Path, baseline: Path, candidate: Path, *, actors: int | No
     # listing task asks a whole CPU, which actors holding every CPU would keep from ever running.
     decided = dataset.map_batches(ReplayActor, fn_constructor_args=sources, concurrency=actors, num_cpus=0.5,
                                   batch_size=batch_size, batch_format="numpy")
-    parts = sorted(decided.iter_rows(), key=lambda row: int(row["first_line"]))
+    return report(decided.iter_rows(), text, baseline, candidate, sources, top)
+
+
+def report(parts: Iterable[Mapping[str, Any]], events: str, baseline: Path, candidate: Path,
+           sources: tuple[Mapping[str, bytes], Mapping[str, bytes]], top: int = 20) -> dict[str, Any]:
+    """The driver's part: the actors' records (one row per range or Parquet batch) added up in line
+    order into the summary `simulate.run` writes for the same events and rulesets."""
     totals = simulate._Totals()
-    for part in parts:
+    for part in sorted(parts, key=lambda row: int(row["first_line"])):
         for record in pickle.loads(part["records"]):
             simulate._add(totals, record, top)
     base, cand = (build(loader.load_sources(source)) for source in sources)
     try:
-        return simulate._summary(totals, text, {"directory": str(baseline), "digest": base.digest},
-                                 {"directory": str(candidate), "digest": cand.digest})
+        return simulate.summarize(totals, events, baseline, candidate, base, cand)
     finally:
         base.engine.close()
         cand.engine.close()

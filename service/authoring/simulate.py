@@ -286,11 +286,17 @@ def run(events: Path, baseline: Path, candidate: Path, *, workers: int | None = 
         bar.close()
     base, cand = load_snapshot(baseline), load_snapshot(candidate)
     try:
-        return _summary(totals, str(events), {"directory": str(baseline), "digest": base.digest},
-                        {"directory": str(candidate), "digest": cand.digest}, base)
+        return summarize(totals, str(events), baseline, candidate, base, cand)
     finally:
         base.engine.close()
         cand.engine.close()
+
+
+def summarize(totals: _Totals, events: str, baseline: Path, candidate: Path, base: Snapshot,
+              cand: Snapshot) -> dict[str, Any]:
+    """The report of a replay file's totals: what `run` returns, and the Ray replay's driver too."""
+    return _summary(totals, events, {"directory": str(baseline), "digest": base.digest},
+                    {"directory": str(candidate), "digest": cand.digest}, base)
 
 
 def compare(events: Iterable[dict[str, Any]], baseline: Snapshot, candidate: Snapshot, *, label: str,

@@ -8,6 +8,7 @@ import orjson
 import pytest
 
 from service.authoring import rayreplay, samples, simulate
+from service.engine import rulesdir
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,16 +37,42 @@ def test_ranges_cover_every_line_once_with_its_number(tmp_path: Path, size: int)
     assert seen == list(range(1, len(lines)))
 
 
-@pytest.mark.deep
-@pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")  # Ray's own, about itself
-def test_ray_gives_the_in_process_report(tmp_path: Path) -> None:
-    pytest.importorskip("ray", reason="the `ray` extra is not installed")
-    path = _events(tmp_path / "events.jsonl", 1500)
+def _candidate(tmp_path: Path) -> Path:
     candidate = tmp_path / "candidate"
     candidate.mkdir()
     for source in (ROOT / "rules").glob("*.yaml"):
         text = source.read_text()
         (candidate / source.name).write_text(text.replace('max: {EUR: "150.00"}', 'max: {EUR: "40.00"}'))
+    return candidate
+
+
+def test_the_actors_records_add_up_to_the_in_process_report(tmp_path: Path) -> None:
+    """What Ray runs, without Ray: two actors each decide some of the ranges (as map_batches hands them
+    over, a batch of one range), and the driver's report equals `recovery simulate`'s, whatever order
+    the actors' rows come back in. (The `ray` extra is not in the default install; the test below
+    runs the same through Ray Data under `make test-deep`.)"""
+    path = _events(tmp_path / "events.jsonl", 400)
+    candidate = _candidate(tmp_path)
+    local = simulate.run(path, ROOT / "rules", candidate, workers=1, progress=False)
+    assert local["changed"] > 0 and local["invalid"] == 1
+    sources = (rulesdir.read(ROOT / "rules"), rulesdir.read(candidate))
+    actors = [rayreplay.ReplayActor(*sources), rayreplay.ReplayActor(*sources)]
+    rows = []
+    for number, part in enumerate(rayreplay.ranges(path, 20_000)):
+        out = actors[number % 2]({key: [value] for key, value in part.items()})
+        rows.extend({"first_line": first, "records": records}
+                    for first, records in zip(out["first_line"], out["records"]))
+    assert len(rows) > 3
+    remote = rayreplay.report(reversed(rows), str(path), ROOT / "rules", candidate, sources)
+    assert remote == local
+
+
+@pytest.mark.deep
+@pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")  # Ray's own, about itself
+def test_ray_gives_the_in_process_report(tmp_path: Path) -> None:
+    pytest.importorskip("ray", reason="the `ray` extra is not installed")
+    path = _events(tmp_path / "events.jsonl", 1500)
+    candidate = _candidate(tmp_path)
     local = simulate.run(path, ROOT / "rules", candidate, workers=1, progress=False)
     assert local["changed"] > 0 and local["invalid"] == 1
     try:
