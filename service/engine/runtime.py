@@ -99,6 +99,11 @@ class Engine:
     def shard_count(self) -> int:
         return len(self._shards)
 
+    @property
+    def cached_classes(self) -> int:
+        """How many classes of events the cache holds now (0 while it is bypassed)."""
+        return sum(len(cache) for cache in self._caches)
+
     def fact(self, flat: Mapping[str, Any]) -> str:
         fact: dict[str, Any] = {"sid": _SID, "id": _FACT_ID}
         for path, key in self._keys:
@@ -142,10 +147,7 @@ class Engine:
 
     def _uncached(self, flat: Mapping[str, Any]) -> list[int]:
         if self._bypass:
-            self._bypass -= 1
-            if not self._bypass:  # probe again: traffic may have changed
-                for cache in self._caches:
-                    cache.clear()
+            self._bypass -= 1  # at 0, the next event starts a new probe with empty caches
         return self.evaluate(flat)
 
     def _judge(self) -> None:
@@ -156,6 +158,10 @@ class Engine:
         del self.probes[:-8]
         if hits < PROBE * MIN_HIT_RATE:
             self._bypass = BYPASS
+            # Classes that did not repeat are only memory (at 1,000 generated rules the full cache is
+            # about 5 MiB): let go of it while it goes unused; the next probe starts empty.
+            for cache in self._caches:
+                cache.clear()
 
     def evaluate(self, flat: Mapping[str, Any]) -> list[int]:
         """The Rete network's match for the flat event, never from the cache."""

@@ -74,3 +74,34 @@ def test_values_keep_their_type() -> None:
     assert field.cell(True) == (bool, True)
     assert field.cell(1) == classes.OTHER
     assert field.cell(False) == classes.OTHER
+
+
+def test_rules_that_cut_finer_than_the_cache_bypass_it_and_free_it() -> None:
+    """100 rules, each cutting the order amount and the minutes since the report at a point of its own:
+    about 16,000 classes, so 4,096 events seldom repeat one. After that probe the engine goes straight
+    to the network and lets go of what the cache held; its answers are the network's all along."""
+    import random
+
+    from service.engine import runtime
+
+    whens = [{"all": [{"order.amount.amount": {"gt": f"{2 * number}.00"}},
+                      {"context.minutes_since_report": {"gt": number % 40}}]} for number in range(100)]
+    ruleset, raw = build(whens)
+    assert ruleset is not None
+    cached = Engine(compiler.compile_ruleset(ruleset))
+    draw = random.Random(7)
+    try:
+        for number in range(runtime.PROBE + 300):
+            flat = {"order.amount.amount": Decimal(f"{draw.uniform(0, 200):.2f}"),
+                    "context.minutes_since_report": draw.randint(0, 40), "customer.tier": "standard",
+                    "customer.tier#rank": 0, "failure.type": "late_delivery", "failure.severity": 3}
+            python = [rule.index for rule in ruleset.rules if conditions.holds(rule.when, flat, ruleset.tier_rank)]
+            assert cached.match(flat) == raw.match(flat) == python
+            if number == runtime.PROBE - 2:
+                assert cached.cached_classes > runtime.PROBE // 2  # still probing: the classes are kept
+        assert cached.probes and cached.probes[-1] < runtime.MIN_HIT_RATE
+        assert cached.cached_classes == 0
+        assert cached.answered < runtime.PROBE * runtime.MIN_HIT_RATE
+    finally:
+        raw.close()
+        cached.close()
