@@ -1,9 +1,11 @@
 """Cost as the rules grow: evaluation time and memory at 10, 100, 1,000 and 5,000 generated rules.
 
 Each size runs in a fresh interpreter (`python -m bench.cost SIZE DIR`), so its memory is its own:
-resident memory before loading the rules, after building the engine (compile + the durable_rules
-networks), and after the class cache has been warmed (the warm-up events' own memory left out, and
-the comparison engines built only after these readings); then µs per evaluation (p50, p99) of the
+resident memory before loading the rules and after building the engine (compile + the durable_rules
+networks), the session state durable_rules allocates at the first evaluation (it is renewed every
+`runtime.RENEW_EVERY` evaluations), the Python memory the class cache holds after the warm-up
+(tracemalloc; a cache the probe found useless is let go of) and the RSS growth over the warm-up (the
+warm-up events' own memory left out; the comparison engines are built only after these readings); then µs per evaluation (p50, p99) of the
 engine as served (class cache warmed on other events), of the Rete network alone, and of the same
 rules as Python predicates, interleaved event by event.
 """
@@ -14,6 +16,7 @@ import json
 import subprocess
 import sys
 import time
+import tracemalloc
 from pathlib import Path
 from typing import Any, Callable
 
@@ -45,8 +48,13 @@ def one(size: int, directory: Path, events_count: int = 300, warm_up: int = 5000
     built = _rss_mib()
     warm_flats = _flats(ruleset, events.bodies(warm_up, seed=3))[0]
     generated = _rss_mib()  # the warm-up events themselves, apart from what the engine keeps of them
+    engine.evaluate(warm_flats[0])
+    session = _rss_mib()  # durable_rules allocates a session's state at its first fact (runtime.RENEW_EVERY)
+    tracemalloc.start()
     for flat in warm_flats:
         engine.match(flat)
+    cache_bytes = tracemalloc.get_traced_memory()[0]  # what the warm-up left allocated: the class cache
+    tracemalloc.stop()
     warmed = _rss_mib()
     del warm_flats
     # Built after the readings above, so the engine's figures hold nothing of the comparison engines.
@@ -70,7 +78,9 @@ def one(size: int, directory: Path, events_count: int = 300, warm_up: int = 5000
               "groups": len(program.classifier.groups) if program.classifier else 0,
               "build_seconds": round(build_seconds, 2),
               "rss_mib": {"before": before, "built": built, "warmed": warmed,
-                          "engine": round(built - before, 1), "cache": round(warmed - generated, 1)},
+                          "engine": round(built - before, 1), "session": round(session - generated, 1),
+                          "cache": round(cache_bytes / 2**20, 1), "after_warm_up": round(warmed - generated, 1)},
+              "classes_held": engine.cached_classes,
               "us": {key: summary_us(values) for key, values in samples.items()},
               "cache_hit_rate": round((engine.answered - answered) / max(1, engine.matches - asked), 3)}
     engine.close()
@@ -93,7 +103,8 @@ def measure(tmp: Path, log: Callable[[str], None], sizes: tuple[int, ...] = SIZE
         out.append(entry)
         us = entry["us"]
         log(f"    p50 µs service {us['service']['p50']}, rete {us['rete']['p50']}, python {us['python']['p50']}; "
-            f"engine {entry['rss_mib']['engine']} MiB, cache {entry['rss_mib']['cache']} MiB")
+            f"engine {entry['rss_mib']['engine']} MiB, session {entry['rss_mib']['session']} MiB, "
+            f"cache {entry['rss_mib']['cache']} MiB")
     return out
 
 

@@ -195,17 +195,19 @@ def _cost(cost: list[dict[str, Any]] | None) -> list[str]:
         return []
     lines = ["", "Cost as the rules grow (generated rules; each size in a fresh interpreter):", "",
              "| rules | durable rules / shards / groups | build s | service p50 / p99 µs (cache answered) "
-             "| Rete alone p50 µs | Python p50 µs | RSS engine MiB | RSS after 5,000 evaluations MiB |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| Rete alone p50 µs | Python p50 µs | RSS engine MiB | session state MiB | class cache MiB "
+             "| RSS growth over 5,000 evaluations MiB |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for entry in cost:
         if "error" in entry:
-            lines.append(f"| {entry['rules']:,} | failed | | | | | | |")
+            lines.append(f"| {entry['rules']:,} | failed | | | | | | | | |")
             continue
         us, rss = entry["us"], entry["rss_mib"]
         lines.append(f"| {entry['rules']:,} | {entry['durable_rules']:,} / {entry['shards']} / {entry['groups']} | "
                      f"{_fmt(entry['build_seconds'], 2)} | {_fmt(us['service']['p50'])} / {_fmt(us['service']['p99'])} "
                      f"({_fmt(100 * entry['cache_hit_rate'], 0)}%) | {_fmt(us['rete']['p50'])} | "
-                     f"{_fmt(us['python']['p50'])} | {_fmt(rss['engine'])} | {_fmt(rss['warmed'] - rss['before'])} |")
+                     f"{_fmt(us['python']['p50'])} | {_fmt(rss['engine'])} | {_fmt(rss.get('session'))} | "
+                     f"{_fmt(rss['cache'])} | {_fmt(rss.get('after_warm_up'))} |")
     return lines
 
 
