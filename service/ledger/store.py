@@ -19,13 +19,18 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 import orjson
-from sqlalchemy import JSON, BigInteger, Engine, and_, case, create_engine, delete, event, func, literal_column, select
+from sqlalchemy import (JSON, BigInteger, Engine, and_, bindparam, case, create_engine, delete, event, func,
+                        literal_column, select)
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from .schema import decisions, erasures, idempotency, outcomes, ticket_status
 
 HISTORY_DAYS = 90
+CLAIM_ROWS = 100
+"""Keys per claim statement on PostgreSQL, where each statement is a round trip (a batch of more is
+claimed in several statements of one transaction). SQLite runs in the process: one key per statement,
+which its statement cache keeps compiled (measured: as cheap as 10 rows a statement, per key)."""
 DAY_MS = 86_400_000
 
 
@@ -136,7 +141,8 @@ class Store:
         self._insert = insert
         # Built once: the statements of the hot paths, with every value a bound parameter, so
         # SQLAlchemy compiles each one once per process.
-        self._claims: dict[int, Any] = {}
+        self._claims: dict[tuple[int, int], Any] = {}
+        self._claim_rows = 1 if engine.dialect.name == "sqlite" else CLAIM_ROWS
         self._bulk = {table.name: self._prepare(insert(table).on_conflict_do_nothing(index_elements=key), table)
                       for table, key in ((decisions, ["record_id"]), (ticket_status, ["record_id"]),
                                          (idempotency, ["scope", "key"]))}
@@ -204,22 +210,32 @@ class Store:
 
     # -------------------------------------------------------------- idempotency
 
-    def _claim_statement(self, window_ms: int) -> tuple[str, tuple[str, ...] | None, frozenset[str]]:
-        """INSERT ... ON CONFLICT DO UPDATE ... RETURNING, compiled once per window for the dialect: it
-        claims one key and returns the key's first decision. A key whose first decision is older than
-        the window takes the new one; a live one keeps its own (the update writes the row back unchanged).
-        The window is an integer written into the SQL, so every parameter is a column of the row."""
-        statement = self._claims.get(window_ms)
+    def _claim_statement(self, window_ms: int, rows: int) -> tuple[str, tuple[str, ...] | None, frozenset[str]]:
+        """INSERT ... VALUES (a row per key) ON CONFLICT DO UPDATE ... RETURNING, compiled once per window
+        and number of rows for the dialect: it claims the keys and returns each key's first decision. A
+        key whose first decision is older than the window takes the new one; a live one keeps its own
+        (the update writes the row back unchanged). Row i's parameters are named `<column>_<i>`; the
+        window is an integer written into the SQL."""
+        statement = self._claims.get((window_ms, rows))
         if statement is None:
-            claim = self._insert(idempotency)
+            columns = list(idempotency.c)
+            claim = self._insert(idempotency).values(
+                [{column.name: bindparam(f"{column.name}_{number}", type_=column.type) for column in columns}
+                 for number in range(rows)])
             expired = idempotency.c.at_ms < claim.excluded.at_ms - literal_column(str(int(window_ms)), BigInteger)
             built = claim.on_conflict_do_update(
                 index_elements=["scope", "key"],
                 set_={name: case((expired, claim.excluded[name]), else_=idempotency.c[name]) for name in
                       ("record_id", "decision_id", "fingerprint", "body", "customer_hash", "at_ms")},
-            ).returning(idempotency.c.record_id, idempotency.c.decision_id, idempotency.c.fingerprint,
-                        idempotency.c.body)
-            statement = self._claims[window_ms] = self._prepare(built, idempotency)
+            ).returning(idempotency.c.scope, idempotency.c.key, idempotency.c.record_id,
+                        idempotency.c.decision_id, idempotency.c.fingerprint, idempotency.c.body)
+            compiled = built.compile(dialect=self.engine.dialect)
+            json_columns = frozenset(f"{column.name}_{number}" for column in columns if isinstance(column.type, JSON)
+                                     for number in range(rows))
+            positions = tuple(compiled.positiontup) if compiled.positiontup else None
+            if len(self._claims) >= 64:  # batch sizes seen under load are few; keep the statements bounded
+                del self._claims[next(iter(self._claims))]
+            statement = self._claims[(window_ms, rows)] = (str(compiled), positions, json_columns)
         return statement
 
     def claim(self, claims: list[Claim], window_ms: int) -> dict[tuple[str, str], Winner]:
@@ -227,36 +243,42 @@ class Store:
         return the first decision of every key, this batch's or an earlier one. A claim that won
         stores its decision record (`Claim.record`) in the same transaction.
 
-        The statement is SQLAlchemy's (compiled once for the dialect); it runs through the driver's
-        cursor, one execution per key, which saves SQLAlchemy's per-row parameter and result
-        processing (about half the claim's CPU on SQLite)."""
+        The statement is SQLAlchemy's (compiled once per dialect, window and batch size); it runs
+        through the driver's cursor, which saves SQLAlchemy's per-row parameter and result
+        processing. On PostgreSQL one statement claims up to `CLAIM_ROWS` keys: one round trip
+        instead of one per key halved the claim's CPU and time in a batch of 10 (in process)."""
         at = now_ms()
         # One row per key (two retries can meet in one batch; the first offered wins), in a
         # stable order, so two processes never deadlock on each other's rows.
         unique = {(claim.scope, claim.key): claim for claim in reversed(claims)}
-        sql, positions, json_columns = self._claim_statement(window_ms)
         winners: dict[tuple[str, str], Winner] = {}
+        keys = sorted(unique)
         with self.engine.begin() as connection:
-            cursor = connection.connection.cursor()
-            try:
-                for key in sorted(unique):
-                    row = unique[key].row(at)
-                    params: Any = (tuple(_dumps(row[name]) if name in json_columns else row[name]
-                                         for name in positions) if positions is not None else
-                                   {name: _dumps(value) if name in json_columns else value
-                                    for name, value in row.items()})
+            rows = self._claim_rows
+            for first in range(0, len(keys), rows):
+                part = keys[first:first + rows]
+                sql, positions, json_columns = self._claim_statement(window_ms, len(part))
+                named: dict[str, Any] = {}
+                for number, key in enumerate(part):
+                    for name, value in unique[key].row(at).items():
+                        named[f"{name}_{number}"] = value
+                for name in json_columns:
+                    named[name] = _dumps(named[name])
+                params: Any = tuple(named[name] for name in positions) if positions is not None else named
+                cursor = connection.connection.cursor()
+                try:
                     cursor.execute(sql, params)
-                    found = cursor.fetchone()
-                    record_id, decision_id, fingerprint, body = found
+                    found = cursor.fetchall()
+                except self.engine.dialect.loaded_dbapi.Error as exc:  # the driver's own: to callers, SQLAlchemy's
+                    connection.invalidate(exc)
+                    raise DBAPIError.instance(sql, None, exc, self.engine.dialect.loaded_dbapi.Error) from exc
+                finally:
+                    cursor.close()
+                for scope, key, record_id, decision_id, fingerprint, body in found:
                     if not isinstance(fingerprint, dict):
                         fingerprint = orjson.loads(fingerprint)
-                    winners[key] = Winner(record_id, decision_id, fingerprint["digest"], fingerprint["event"],
-                                          body.encode())
-            except self.engine.dialect.loaded_dbapi.Error as exc:  # the driver's own: to callers, SQLAlchemy's
-                connection.invalidate(exc)
-                raise DBAPIError.instance(sql, None, exc, self.engine.dialect.loaded_dbapi.Error) from exc
-            finally:
-                cursor.close()
+                    winners[(scope, key)] = Winner(record_id, decision_id, fingerprint["digest"], fingerprint["event"],
+                                                   body.encode())
             won = [claim.record for claim in claims if claim.record is not None
                    and winners[(claim.scope, claim.key)].record_id == claim.record_id]
             if won:

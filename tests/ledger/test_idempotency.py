@@ -123,3 +123,21 @@ def test_batch_events_are_idempotent_by_event_id(database: Database) -> None:
         assert batch["decided"] == 2 and batch["rejected"] == 1
         header = http.post("/v1/decisions:batch", json={"events": [event("x")]}, headers={"Idempotency-Key": "k"})
         assert problem(header, 422)["code"] == "invalid-idempotency-key"
+
+
+def test_a_batch_larger_than_one_claim_statement_is_claimed_once_per_event(database: Database) -> None:
+    """230 events (the database is asked in statements of 100 keys) and one of them twice: every event
+    gets its own decision, the repeat gets the first one, and the whole batch retried minutes later
+    (a field a retry may change) gets every first decision back, byte for byte."""
+    events = [event(f"crm-large-{number}", failure__severity=1 + number % 5) for number in range(230)]
+    events.append(copy.deepcopy(events[7]))
+    with ledger_server("large", database) as server, server.client() as http:
+        first = http.post("/v1/decisions:batch", json={"events": events}).json()
+        assert first["decided"] == 231, first["results"][:2]
+        decisions = [item["decision"] for item in first["results"]]
+        assert decisions[230] == decisions[7]
+        assert len({decision["decision_id"] for decision in decisions}) == 230
+        for retried in events:
+            retried["context"]["minutes_since_report"] = 55
+        again = http.post("/v1/decisions:batch", json={"events": events}).json()
+        assert [item["decision"] for item in again["results"]] == decisions
