@@ -104,8 +104,8 @@ def measure(bodies: Sequence[bytes], tmp: Path, log: Log, quick: bool = False) -
                                      "RECOVERY_LEDGER_SPOOL_DIR": str(scratch / "spool-postgresql")}
         else:
             results["postgresql"] = "skipped: " + ("quick mode" if quick else "PostgreSQL is not installed")
-        servers = {name: stack.enter_context(server.running(2, tmp / f"server-ledger-{name}.log", env=env))
-                   for name, env in configs.items()}
+        servers = stack.enter_context(server.running_all(
+            {name: (2, tmp / f"server-ledger-{name}.log", env) for name, env in configs.items()}))
         names = list(servers)
         use_wrk = wrk.available() and not quick
         if use_wrk:

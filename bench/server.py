@@ -114,17 +114,11 @@ def _wait_ready(server: Server, timeout: float) -> None:
     raise RuntimeError(f"the server was not ready in {timeout}s:\n{server.log.read_text(errors='replace')}")
 
 
-@contextlib.contextmanager
-def running(workers: int, log: Path, rules_dir: Path | None = None, timeout: float = 90,
-            env: dict[str, str] | None = None) -> Iterator[Server]:
-    """Start `recovery serve` with `workers` workers and the bench routes; stop it afterwards.
-
-    The ledger is off unless `env` sets RECOVERY_LEDGER_URL (bench/ledger.py measures it on
-    against off); the other parts measure the decision path as they always have.
-    """
+def _start(workers: int, log: Path, rules_dir: Path | None, env: dict[str, str] | None) -> Server:
     port = free_port()
     env = {**os.environ, "RECOVERY_HOST": "127.0.0.1", "RECOVERY_PORT": str(port),
            "RECOVERY_WORKERS": str(workers), "RECOVERY_BENCH_ROUTES": "true", "RECOVERY_LEDGER_URL": "off",
+           "RECOVERY_SHUTDOWN_DRAIN_SECONDS": "0",  # no load balancer to wait for
            **(env or {})}
     env.pop("PORT", None)
     if rules_dir is not None:
@@ -133,19 +127,51 @@ def running(workers: int, log: Path, rules_dir: Path | None = None, timeout: flo
     with log.open("wb") as sink:
         process = subprocess.Popen([sys.executable, "-m", "service.cli", "serve"], env=env, cwd=ROOT,
                                    stdout=sink, stderr=subprocess.STDOUT)
-    server = Server("127.0.0.1", port, workers, process, log)
+    return Server("127.0.0.1", port, workers, process, log)
+
+
+def _stop(server: Server) -> None:
+    process = server.process
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    _trim(server.log)
+
+
+@contextlib.contextmanager
+def running(workers: int, log: Path, rules_dir: Path | None = None, timeout: float = 90,
+            env: dict[str, str] | None = None) -> Iterator[Server]:
+    """Start `recovery serve` with `workers` workers and the bench routes; stop it afterwards.
+
+    The ledger is off unless `env` sets RECOVERY_LEDGER_URL (bench/ledger.py measures it on
+    against off); the other parts measure the decision path as they always have.
+    """
+    with running_all({"server": (workers, log, env)}, rules_dir, timeout) as servers:
+        yield servers["server"]
+
+
+@contextlib.contextmanager
+def running_all(specs: dict[str, tuple[int, Path, dict[str, str] | None]], rules_dir: Path | None = None,
+                timeout: float = 90) -> Iterator[dict[str, Server]]:
+    """Several servers (name -> workers, log, env), started together (their start-up overlaps) and
+    stopped together afterwards."""
+    servers: dict[str, Server] = {}
     try:
-        _wait_ready(server, timeout)
-        yield server
+        for name, (workers, log, env) in specs.items():
+            servers[name] = _start(workers, log, rules_dir, env)
+        for server in servers.values():
+            _wait_ready(server, timeout)
+        yield servers
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        _trim(log)
+        for server in servers.values():
+            if server.process.poll() is None:
+                server.process.send_signal(signal.SIGTERM)
+        for server in servers.values():
+            _stop(server)
 
 
 def _trim(log: Path, keep: int = 4 * 1024 * 1024) -> None:

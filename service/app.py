@@ -17,7 +17,7 @@ from . import __version__, apidocs, console, cors, metrics, openapi, pod, proble
 from .api import bench, decisions, erasures, health, outcomes, reports, ruleset, simulations, webhooks
 from .api.body import BodyLimit
 from .api.observe import Observe
-from .agents.server import HttpEndpoint
+from .agents.endpoint import HttpEndpoint
 from .api.security import MCP_PATH, ApiKeys
 from .auth import FailureLimiter, RateLimiter
 from .engine.registry import Registry, ReloadResult, Snapshot

@@ -83,7 +83,9 @@ def running_server(name: str, rules_dir: Path = RULES, env: dict[str, str] | Non
     port = free_port()
     log = OUTPUT / f"server-{name}.log"
     environment = {**os.environ, "RECOVERY_PORT": str(port), "RECOVERY_RULES_DIR": str(rules_dir),
-                   "RECOVERY_HOST": "127.0.0.1", "RECOVERY_LEDGER_URL": "off", **(env or {})}
+                   "RECOVERY_HOST": "127.0.0.1", "RECOVERY_LEDGER_URL": "off",
+                   # no load balancer to wait for: a test that is about the drain sets its own
+                   "RECOVERY_SHUTDOWN_DRAIN_SECONDS": "0", **(env or {})}
     environment.pop("PORT", None)
     with log.open("wb") as sink:
         limit = (lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))) if nofile else None

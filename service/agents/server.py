@@ -113,17 +113,13 @@ def http_caller(ctx: ServerRequestContext[Any]) -> Caller:
     return Caller.of(principal if isinstance(principal, Principal) else None)
 
 
-class HttpEndpoint:
-    """The ASGI endpoint mounted at /mcp; `lifespan()` must run while the app serves."""
-
-    def __init__(self, current: Callable[[], Snapshot | None], max_body_bytes: int):
-        self.server = build(current, http_caller)
-        self.manager = StreamableHTTPSessionManager(self.server, json_response=True, stateless=True,
-                                                    max_request_body_size=max_body_bytes)
-        self.app = StreamableHTTPASGIApp(self.manager)
-
-    def lifespan(self) -> Any:
-        return self.manager.run()
+def http_app(current: Callable[[], Snapshot | None], max_body_bytes: int) \
+        -> tuple[StreamableHTTPSessionManager, StreamableHTTPASGIApp]:
+    """The session manager (its `run()` must be entered while it serves) and the ASGI app of the
+    Streamable HTTP endpoint; `service.agents.endpoint` mounts it at /mcp."""
+    manager = StreamableHTTPSessionManager(build(current, http_caller), json_response=True, stateless=True,
+                                           max_request_body_size=max_body_bytes)
+    return manager, StreamableHTTPASGIApp(manager)
 
 
 class StdioRefused(Exception):

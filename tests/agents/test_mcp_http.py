@@ -16,8 +16,8 @@ from service.agents.tools import TOOLS
 from service.models import FailureEvent
 from service.openapi import defaults_described
 from tests.agents.helpers import DOUBLE_CHARGE, LATE, http_client, over_http, structured
-from tests.conftest import API_KEY
-from tests.support import Server
+from tests.conftest import API_KEY, SECURED_ENV
+from tests.support import RULES, Server, running_server
 
 
 def test_lists_the_four_tools_with_schemas_and_annotations(secured_server: Server) -> None:
@@ -195,3 +195,18 @@ def test_concurrent_calls_get_the_same_answer(secured_server: Server) -> None:
     assert len(mixes) == 1 and [r["decision"]["event_id"] for r in results] == [f"c-{i}" for i in range(8)]
     FailureEvent.model_validate({**LATE})  # the event the tools took is a valid v1 event
     assert Decimal(results[0]["decision"]["mix"]["refund"]["amount"]) > 0
+
+
+def test_clients_arriving_together_at_a_fresh_server_are_all_answered() -> None:
+    """The SDK loads when the first request reaches /mcp: five clients that connect at once to a server
+    that has not served MCP yet all get the tool list, and the endpoint is loaded once."""
+    with running_server("mcp-fresh", RULES, env=SECURED_ENV, ready_path="/readyz") as live:
+        async def main() -> list[list[str]]:
+            async def one() -> list[str]:
+                async with http_client(live.url, API_KEY) as client:
+                    return sorted(tool.name for tool in (await client.list_tools()).tools)
+            return await asyncio.gather(*(one() for _ in range(5)))
+
+        answers = asyncio.run(main())
+    assert answers == [sorted(TOOLS)] * 5
+    assert live.log.read_text().count("MCP endpoint loaded") == 1
