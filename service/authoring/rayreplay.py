@@ -9,10 +9,11 @@ of it. The pipeline:
    (`write_parquet()` writes one from a JSONL file.)
 2. `ray.data.map_batches` runs `ReplayActor`, a callable class: each actor builds both rulesets once
    (from their files' bytes, shipped with the task, so workers need no copy of the rules directories)
-   and decides every event of the batches it gets with `simulate.Comparer`, exactly as a local worker
-   process does.
-3. The driver adds the records up in line order (`simulate._add`), so the report is the very report
-   `recovery simulate` writes for the same file and rulesets.
+   and decides every event of the batches it gets with `simulate.Comparer`, adding them up per range
+   (`simulate.decide_part`), exactly as a local worker process does.
+3. The driver merges those totals (`simulate._merge`: exact sums, the largest movers, the first
+   invalid lines, whatever order they come in), so the report is the very report `recovery simulate`
+   writes for the same file and rulesets.
 
 On a cluster, start the driver with `RAY_ADDRESS=ray://head:10001` (or `ray.init(address=...)` already
 called) and put the events where every node can read them at the same path (a shared file system for
@@ -34,51 +35,32 @@ RANGE_BYTES = 4 << 20  # about 10,000 events per range
 
 
 def ranges(path: Path, size: int = RANGE_BYTES) -> Iterator[dict[str, Any]]:
-    """Ranges of whole lines of `path`: {"path", "offset", "length", "first_line"}."""
-    with path.open("rb") as source:
-        offset, line = 0, 1
-        while True:
-            source.seek(offset)
-            block = source.read(size)
-            if not block:
-                return
-            while len(block) >= size and b"\n" not in block[-size:]:  # a line longer than a range
-                more = source.read(size)
-                if not more:
-                    break
-                block += more
-            if b"\n" in block and not block.endswith(b"\n"):
-                block = block[: block.rfind(b"\n") + 1]
-            yield {"path": str(path), "offset": offset, "length": len(block), "first_line": line}
-            offset += len(block)
-            line += block.count(b"\n")
+    """Ranges of whole lines of `path`, as the in-process replay cuts it (`simulate.ranges`), larger."""
+    return simulate.ranges(path, size)
 
 
 class ReplayActor:
     """One Ray actor: both rulesets built once, then batch after batch of events decided."""
 
-    def __init__(self, baseline: Mapping[str, bytes], candidate: Mapping[str, bytes]):
+    def __init__(self, baseline: Mapping[str, bytes], candidate: Mapping[str, bytes], top: int = 20):
         self.comparer = simulate.Comparer(build(loader.load_sources(baseline)),
                                           build(loader.load_sources(candidate)))
+        self.top = top
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
-        firsts, records = [], []
+        firsts, totals = [], []
         if "event" in batch:  # Parquet rows
-            out = [self.comparer.record(int(line), text.encode() if isinstance(text, str) else bytes(text))
-                   for line, text in zip(batch["line"], batch["event"])]
-            firsts.append(min((record[0] for record in out), default=0))
-            records.append(pickle.dumps(out))
+            lines = [(int(line), text.encode() if isinstance(text, str) else bytes(text))
+                     for line, text in zip(batch["line"], batch["event"])]
+            firsts.append(min((line for line, _ in lines), default=0))
+            totals.append(pickle.dumps(simulate.decide_part(self.comparer, lines, self.top)))
         else:  # ranges of a JSONL file
             for path, offset, length, first in zip(batch["path"], batch["offset"], batch["length"],
                                                    batch["first_line"]):
-                with open(path, "rb") as source:
-                    source.seek(int(offset))
-                    block = source.read(int(length))
-                out = [self.comparer.record(number, raw.strip())
-                       for number, raw in enumerate(block.split(b"\n"), start=int(first)) if raw.strip()]
+                part = {"path": path, "offset": offset, "length": length, "first_line": first}
                 firsts.append(int(first))
-                records.append(pickle.dumps(out))
-        return {"first_line": firsts, "records": records}
+                totals.append(pickle.dumps(simulate.decide_part(self.comparer, simulate.lines_of(part), self.top)))
+        return {"first_line": firsts, "totals": totals}
 
 
 def write_parquet(events: Path, out: Path, rows_per_group: int = 50_000) -> int:
@@ -129,19 +111,18 @@ def run(events: str | Path, baseline: Path, candidate: Path, *, actors: int | No
         batch_size = 1
     # Half a CPU each in Ray's accounting (each still runs on a core of its own): Ray Data's file
     # listing task asks a whole CPU, which actors holding every CPU would keep from ever running.
-    decided = dataset.map_batches(ReplayActor, fn_constructor_args=sources, concurrency=actors, num_cpus=0.5,
+    decided = dataset.map_batches(ReplayActor, fn_constructor_args=(*sources, top), concurrency=actors, num_cpus=0.5,
                                   batch_size=batch_size, batch_format="numpy")
     return report(decided.iter_rows(), text, baseline, candidate, sources, top)
 
 
 def report(parts: Iterable[Mapping[str, Any]], events: str, baseline: Path, candidate: Path,
            sources: tuple[Mapping[str, bytes], Mapping[str, bytes]], top: int = 20) -> dict[str, Any]:
-    """The driver's part: the actors' records (one row per range or Parquet batch) added up in line
-    order into the summary `simulate.run` writes for the same events and rulesets."""
+    """The driver's part: the actors' totals (one row per range or Parquet batch) merged, in any order,
+    into the summary `simulate.run` writes for the same events and rulesets."""
     totals = simulate._Totals()
-    for part in sorted(parts, key=lambda row: int(row["first_line"])):
-        for record in pickle.loads(part["records"]):
-            simulate._add(totals, record, top)
+    for part in parts:
+        simulate._merge(totals, pickle.loads(part["totals"]), top)
     base, cand = (build(loader.load_sources(source)) for source in sources)
     try:
         return simulate.summarize(totals, events, baseline, candidate, base, cand)

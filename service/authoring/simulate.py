@@ -4,7 +4,10 @@ Replays a JSONL file of events through a baseline and a candidate rules director
 and reports how many decisions changed, the cost difference by currency, tier,
 failure type and root cause, the approval rate and the justice gaps before and
 after, and the events whose cost moved most. The work is spread over worker
-processes (each builds both rulesets once); amounts are summed as Decimals.
+processes: each builds both rulesets once, reads the ranges of lines it is handed
+(`ranges()`: the parent reads only line ends) and adds them up itself
+(`decide_part()`), and the parent merges those totals (`_merge()`), so it does not
+become the bottleneck as workers are added. Amounts are summed as Decimals.
 `report_html()` renders the summary as one self-contained HTML file with SVG charts.
 """
 
@@ -18,7 +21,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Mapping
 
 import orjson
 from pydantic import ValidationError
@@ -29,7 +32,6 @@ from ..models import FailureEvent, event_from_json
 from ..recovery.decide import EventRejected, decide, outcome_summary
 from ..recovery.normalize import normalize
 
-CHUNK = 500
 SEGMENTS = ("tier", "failure_type", "root_cause")
 DIMENSIONS = ("distributive", "procedural", "interactional")
 COMPARED_KEYS = ("mix", "estimated_cost", "justice", "approval", "process_recovery")
@@ -126,28 +128,78 @@ def _whole(snapshot: Snapshot, event: FailureEvent) -> dict[str, Any] | None:
         return None
 
 
-def _work(chunk: list[tuple[int, bytes]]) -> list[tuple[Any, ...]]:
-    assert _comparer is not None
-    return [_comparer.record(line, raw) for line, raw in chunk]
+RANGE_BYTES = 1 << 19  # about 1,300 events: the share of the file a worker decides at a time
 
 
-def _chunks(path: Path) -> Iterator[list[tuple[int, bytes]]]:
-    chunk: list[tuple[int, bytes]] = []
+def ranges(path: Path, size: int = RANGE_BYTES) -> Iterator[dict[str, Any]]:
+    """Ranges of whole lines of `path`: {"path", "offset", "length", "first_line"}; only the line ends are
+    read here, so the workers read the events themselves."""
     with path.open("rb") as source:
-        for number, raw in enumerate(source, start=1):
-            raw = raw.strip()
-            if not raw:
-                continue
-            chunk.append((number, raw))
-            if len(chunk) == CHUNK:
-                yield chunk
-                chunk = []
-    if chunk:
-        yield chunk
+        offset, line = 0, 1
+        while True:
+            source.seek(offset)
+            block = source.read(size)
+            if not block:
+                return
+            while len(block) >= size and b"\n" not in block[-size:]:  # a line longer than a range
+                more = source.read(size)
+                if not more:
+                    break
+                block += more
+            if b"\n" in block and not block.endswith(b"\n"):
+                block = block[: block.rfind(b"\n") + 1]
+            yield {"path": str(path), "offset": offset, "length": len(block), "first_line": line}
+            offset += len(block)
+            line += block.count(b"\n")
+
+
+def lines_of(part: Mapping[str, Any]) -> Iterator[tuple[int, bytes]]:
+    """(line number, event) of a range's non-blank lines."""
+    with open(part["path"], "rb") as source:
+        source.seek(int(part["offset"]))
+        block = source.read(int(part["length"]))
+    for number, raw in enumerate(block.split(b"\n"), start=int(part["first_line"])):
+        raw = raw.strip()
+        if raw:
+            yield number, raw
+
+
+def decide_part(comparer: Comparer, lines: Iterable[tuple[int, bytes | dict[str, Any]]],
+                top: int = 20) -> "_Totals":
+    """The totals of some events, which `_merge` adds to the others': each worker adds up its own
+    events, so the parent only merges one small summary per range."""
+    totals = _Totals()
+    for line, raw in lines:
+        _add(totals, comparer.record(line, raw), top)
+    return totals
+
+
+def _work(task: tuple[dict[str, Any], int]) -> "_Totals":
+    assert _comparer is not None
+    part, top = task
+    return decide_part(_comparer, lines_of(part), top)
+
+
+def _pair() -> list[Decimal]:
+    return [Decimal(0), Decimal(0)]
+
+
+def _segment_row() -> list[Any]:
+    return [0, 0, Decimal(0), Decimal(0)]
+
+
+def _series() -> tuple[list[float], list[float]]:
+    return ([], [])
+
+
+def _segments() -> dict[str, dict[tuple[str, str], list[Any]]]:
+    return {name: defaultdict(_segment_row) for name in SEGMENTS}
 
 
 @dataclass
 class _Totals:
+    """What a replay adds up (module-level factories, so a worker's totals pickle to the parent)."""
+
     events: int = 0
     compared: int = 0
     changed: int = 0
@@ -155,13 +207,50 @@ class _Totals:
     rejected: dict[str, int] = field(default_factory=lambda: {"baseline": 0, "candidate": 0})
     approvals: list[int] = field(default_factory=lambda: [0, 0])
     gaps: list[list[int]] = field(default_factory=lambda: [[0, 0, 0], [0, 0, 0]])
-    cost: dict[str, list[Decimal]] = field(default_factory=lambda: defaultdict(lambda: [Decimal(0), Decimal(0)]))
-    owed: dict[str, list[Decimal]] = field(default_factory=lambda: defaultdict(lambda: [Decimal(0), Decimal(0)]))
-    segments: dict[str, dict[tuple[str, str], list[Any]]] = field(
-        default_factory=lambda: {name: defaultdict(lambda: [0, 0, Decimal(0), Decimal(0)]) for name in SEGMENTS})
-    costs: dict[str, tuple[list[float], list[float]]] = field(default_factory=lambda: defaultdict(lambda: ([], [])))
+    cost: dict[str, list[Decimal]] = field(default_factory=lambda: defaultdict(_pair))
+    owed: dict[str, list[Decimal]] = field(default_factory=lambda: defaultdict(_pair))
+    segments: dict[str, dict[tuple[str, str], list[Any]]] = field(default_factory=_segments)
+    costs: dict[str, tuple[list[float], list[float]]] = field(default_factory=lambda: defaultdict(_series))
     movers: dict[str, list[tuple[Decimal, int, Any]]] = field(default_factory=lambda: defaultdict(list))
-    examples: list[str] = field(default_factory=list)
+    examples: list[tuple[int, str]] = field(default_factory=list)  # the first invalid lines: (line, why)
+
+
+def _merge(totals: _Totals, part: _Totals, top: int) -> None:
+    """Add `part`'s totals to `totals`: the same totals as adding its events one by one, in any order
+    (sums are exact Decimals, the movers the `top` largest by change then line, the examples the
+    first lines)."""
+    totals.events += part.events
+    totals.compared += part.compared
+    totals.changed += part.changed
+    totals.invalid += part.invalid
+    for side, count in part.rejected.items():
+        totals.rejected[side] += count
+    for side in range(2):
+        totals.approvals[side] += part.approvals[side]
+        for index in range(3):
+            totals.gaps[side][index] += part.gaps[side][index]
+    for mine, theirs in ((totals.cost, part.cost), (totals.owed, part.owed)):
+        for currency, (before, after) in theirs.items():
+            sums = mine[currency]
+            sums[0] += before
+            sums[1] += after
+    for name in SEGMENTS:
+        rows = totals.segments[name]
+        for key, (count, changed, before, after) in part.segments[name].items():
+            row = rows[key]
+            row[0] += count
+            row[1] += changed
+            row[2] += before
+            row[3] += after
+    for currency, (before, after) in part.costs.items():
+        series = totals.costs[currency]
+        series[0].extend(before)
+        series[1].extend(after)
+    for currency, items in part.movers.items():
+        merged = heapq.nlargest(top, totals.movers[currency] + items, key=lambda item: item[:2])
+        heapq.heapify(merged)  # a heap again, as `_add` keeps it
+        totals.movers[currency] = merged
+    totals.examples = sorted(totals.examples + part.examples)[:5]
 
 
 def _add(totals: _Totals, record: tuple[Any, ...], top: int) -> None:
@@ -170,7 +259,7 @@ def _add(totals: _Totals, record: tuple[Any, ...], top: int) -> None:
     if kind == "invalid":
         totals.invalid += 1
         if len(totals.examples) < 5:
-            totals.examples.append(f"line {line}: {record[2]}")
+            totals.examples.append((line, record[2]))
         return
     if kind == "rejected":
         totals.rejected[record[2]] += 1
@@ -261,27 +350,26 @@ def run(events: Path, baseline: Path, candidate: Path, *, workers: int | None = 
     from tqdm import tqdm
 
     workers = workers or os.cpu_count() or 1
-    with events.open("rb") as source:
-        total_lines = sum(1 for raw in source if raw.strip())
+    total_lines = None
+    if progress is not False:
+        with events.open("rb") as source:
+            total_lines = sum(1 for raw in source if raw.strip())
     totals = _Totals()
     bar = tqdm(total=total_lines, unit="event", disable=None if progress is None else not progress,
                desc="simulating")
-    chunks: Iterable[list[tuple[int, bytes]]] = _chunks(events)
+    tasks = ((part, top) for part in ranges(events))
     try:
         if workers <= 1:
             _init(str(baseline), str(candidate))
-            results: Iterable[list[tuple[Any, ...]]] = map(_work, chunks)
-            for batch in results:
-                for record in batch:
-                    _add(totals, record, top)
-                bar.update(len(batch))
+            for part in map(_work, tasks):
+                _merge(totals, part, top)
+                bar.update(part.events)
         else:
             context = multiprocessing.get_context("spawn")
             with context.Pool(workers, initializer=_init, initargs=(str(baseline), str(candidate))) as pool:
-                for batch in pool.imap(_work, chunks):
-                    for record in batch:
-                        _add(totals, record, top)
-                    bar.update(len(batch))
+                for part in pool.imap_unordered(_work, tasks):
+                    _merge(totals, part, top)
+                    bar.update(part.events)
     finally:
         bar.close()
     base, cand = load_snapshot(baseline), load_snapshot(candidate)
@@ -382,7 +470,7 @@ def _summary(totals: _Totals, events: str, baseline: dict[str, str], candidate: 
         "events": totals.events,
         "compared": totals.compared,
         "invalid": totals.invalid,
-        "invalid_examples": totals.examples,
+        "invalid_examples": [f"line {line}: {why}" for line, why in sorted(totals.examples)],
         "rejected": totals.rejected,
         "changed": totals.changed,
         "changed_rate": _rate(totals.changed, totals.compared),

@@ -46,7 +46,7 @@ def _candidate(tmp_path: Path) -> Path:
     return candidate
 
 
-def test_the_actors_records_add_up_to_the_in_process_report(tmp_path: Path) -> None:
+def test_the_actors_totals_add_up_to_the_in_process_report(tmp_path: Path) -> None:
     """What Ray runs, without Ray: two actors each decide some of the ranges (as map_batches hands them
     over, a batch of one range), and the driver's report equals `recovery simulate`'s, whatever order
     the actors' rows come back in. (The `ray` extra is not in the default install; the test below
@@ -60,8 +60,8 @@ def test_the_actors_records_add_up_to_the_in_process_report(tmp_path: Path) -> N
     rows = []
     for number, part in enumerate(rayreplay.ranges(path, 20_000)):
         out = actors[number % 2]({key: [value] for key, value in part.items()})
-        rows.extend({"first_line": first, "records": records}
-                    for first, records in zip(out["first_line"], out["records"]))
+        rows.extend({"first_line": first, "totals": totals}
+                    for first, totals in zip(out["first_line"], out["totals"]))
     assert len(rows) > 3
     remote = rayreplay.report(reversed(rows), str(path), ROOT / "rules", candidate, sources)
     assert remote == local

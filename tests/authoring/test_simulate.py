@@ -127,3 +127,44 @@ def test_sample_events_are_reproducible_and_documented() -> None:
     assert result.returncode == 0
     assert result.stdout == SAMPLE.read_bytes()
     assert (ROOT / "samples" / "README.md").is_file()
+
+
+def test_the_report_is_the_same_however_the_file_is_cut_and_whoever_finishes_first(tmp_path: Path) -> None:
+    """Workers add up their own ranges and the parent merges the totals as they come back: one
+    process, two, or any cut of the file merged in any order give the report that adding the
+    events one by one in line order gives (the movers, the first invalid lines, every sum)."""
+    import orjson
+
+    from service.authoring import samples, simulate as replay
+    from service.engine.registry import load_snapshot
+
+    path = tmp_path / "events.jsonl"
+    with path.open("wb") as out:
+        for number, event in enumerate(samples.generate(2700, seed=29)):
+            out.write(orjson.dumps(event) + b"\n")
+            if number % 300 == 7:  # invalid events in several ranges (more than the report shows), blank lines
+                out.write(b'{"failure": "not an object"}\n' if number % 600 == 7 or number > 2100 else b"\n")
+    cand = candidate(tmp_path)
+    assert len(list(replay.ranges(path))) >= 2
+    one = replay.run(path, RULES, cand, workers=1, progress=False)
+    two = replay.run(path, RULES, cand, workers=2, progress=False)
+    assert one == two
+    assert one["invalid"] == 6 and one["changed"] > 0 and len(one["top_movers"]["EUR"]) == 20
+    invalid = [f"line {number}" for number, raw in enumerate(path.read_bytes().split(b"\n"), start=1)
+               if raw.startswith(b'{"failure": "not')][:5]
+    assert [example.split(":")[0] for example in one["invalid_examples"]] == invalid
+
+    base, new = load_snapshot(RULES), load_snapshot(cand)
+    comparer = replay.Comparer(base, new)
+    lines = [(number, raw.strip()) for number, raw in enumerate(path.read_bytes().split(b"\n"), start=1)
+             if raw.strip()]
+    by_one = replay._Totals()
+    for number, raw in lines:
+        replay._add(by_one, comparer.record(number, raw), 20)
+    cut = replay._Totals()
+    for start in reversed(range(0, len(lines), 137)):
+        replay._merge(cut, replay.decide_part(comparer, lines[start:start + 137]), 20)
+    for totals in (by_one, cut):
+        assert replay.summarize(totals, str(path), RULES, cand, base, new) == one
+    base.engine.close()
+    new.engine.close()
