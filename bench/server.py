@@ -130,15 +130,19 @@ def _start(workers: int, log: Path, rules_dir: Path | None, env: dict[str, str] 
     return Server("127.0.0.1", port, workers, process, log)
 
 
-def _stop(server: Server) -> None:
-    process = server.process
+def stop(process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    """SIGTERM, and SIGKILL when the server has not exited `timeout` seconds later."""
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
         try:
-            process.wait(timeout=30)
+            process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def _stop(server: Server) -> None:
+    stop(server.process)
     _trim(server.log)
 
 
