@@ -37,10 +37,6 @@ class HttpEndpoint:
         self._runner: asyncio.Task[None] | None = None
         self._stop: asyncio.Event | None = None
 
-    @property
-    def loaded(self) -> bool:
-        return self._inner is not None
-
     @contextlib.asynccontextmanager
     async def lifespan(self) -> AsyncIterator[None]:
         self._stop = asyncio.Event()
