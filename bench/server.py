@@ -130,20 +130,18 @@ def _start(workers: int, log: Path, rules_dir: Path | None, env: dict[str, str] 
     return Server("127.0.0.1", port, workers, process, log)
 
 
-def stop(process: subprocess.Popen[bytes], timeout: float = 30) -> None:
-    """SIGTERM, and SIGKILL when the server has not exited `timeout` seconds later."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
+def stop(*processes: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    """SIGTERM to each (once: a second one makes uvicorn skip its graceful shutdown), then SIGKILL to
+    any that has not exited `timeout` seconds later."""
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in processes:
         try:
             process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-
-
-def _stop(server: Server) -> None:
-    stop(server.process)
-    _trim(server.log)
 
 
 @contextlib.contextmanager
@@ -171,11 +169,9 @@ def running_all(specs: dict[str, tuple[int, Path, dict[str, str] | None]], rules
             _wait_ready(server, timeout)
         yield servers
     finally:
+        stop(*(server.process for server in servers.values()))
         for server in servers.values():
-            if server.process.poll() is None:
-                server.process.send_signal(signal.SIGTERM)
-        for server in servers.values():
-            _stop(server)
+            _trim(server.log)
 
 
 def _trim(log: Path, keep: int = 4 * 1024 * 1024) -> None:
