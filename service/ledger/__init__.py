@@ -118,6 +118,7 @@ class Ledger:
         await self.recorder.close()
         self.claims.close()
         self._queries.shutdown(wait=False)
+        self.store.writers.close()
         self.engine.dispose()
 
     async def _prune_every(self, seconds: float) -> None:
