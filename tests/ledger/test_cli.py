@@ -52,8 +52,8 @@ def test_recorded_events_replay_against_a_candidate_and_a_customer_can_be_erased
 def test_migrate_creates_the_schema_and_says_so(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
     first = recovery("ledger", "migrate", "--url", url)
-    assert first.returncode == 0 and first.stdout.strip() == "ledger schema: empty -> 0001"
-    assert recovery("ledger", "migrate", "--url", url).stdout.strip() == "ledger schema: 0001 -> 0001"
+    assert first.returncode == 0 and first.stdout.strip() == "ledger schema: empty -> 0002"
+    assert recovery("ledger", "migrate", "--url", url).stdout.strip() == "ledger schema: 0002 -> 0002"
     bad = recovery("ledger", "migrate", "--url", "mysql://x@y/z")
     assert bad.returncode == 2 and "PostgreSQL or SQLite" in bad.stderr
     off = recovery("simulate", "--from-ledger", "off", "--baseline", str(RULES), "--candidate", str(RULES))

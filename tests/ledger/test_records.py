@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+import uuid
 from decimal import Decimal
 from typing import Any
 
@@ -15,6 +16,8 @@ from service.ledger import migrate
 from service.ledger.schema import decisions, metadata
 from service.ledger.store import open_engine
 from tests.ledger.conftest import Database, ledger_server
+from tests.ledger.conftest import migrate as migrate_cli
+from tests.ledger.postgres import Postgres
 from tests.test_decisions_http import CONTRACT_EXAMPLE
 
 
@@ -81,3 +84,20 @@ def test_the_migrations_build_exactly_the_tables_the_code_uses(database: Databas
         assert migrate.current(engine) == migrate.head()
     finally:
         engine.dispose()
+
+
+def test_postgresql_compresses_the_large_values_with_lz4(postgres: Postgres) -> None:
+    """`recovery ledger migrate` sets lz4 on the columns that hold kilobytes (SQLite has no such setting)."""
+    url = postgres.create_database(f"ledger_{uuid.uuid4().hex[:12]}")
+    assert migrate_cli(url).strip() == "ledger schema: empty -> 0002"
+    engine = open_engine(url)
+    try:
+        with engine.connect() as connection:
+            found = dict(connection.exec_driver_sql(
+                "SELECT attrelid::regclass::text || '.' || attname, attcompression FROM pg_attribute "
+                "WHERE attrelid IN ('ledger_idempotency'::regclass, 'ledger_decisions'::regclass) "
+                "AND attname IN ('body', 'fingerprint', 'event')").all())
+    finally:
+        engine.dispose()
+    assert found == {"ledger_idempotency.body": "l", "ledger_idempotency.fingerprint": "l",
+                     "ledger_decisions.event": "l"}
